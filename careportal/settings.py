@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "careportal.errors.ErrorIdMiddleware",
 ]
 
 ROOT_URLCONF = "careportal.urls"
@@ -167,7 +168,7 @@ if not DEBUG:
             "OPF_USERNAME and OPF_PASSWORD are needed for the password grant."
         )
     if OPF_TOKEN_GRANT == "client_credentials" and not OPF_CLIENT_SECRET:
-        raise ImproperlyConfigured("OPF_CLIENT_SECRET is needed for the client_credentials grant.")
+        raise ImproperlyConfigured("OPF_CLIENT_SECRET is needed for that grant.")
 OPF_TENANT_ID = env.str("OPF_TENANT_ID", default="")
 OPF_CONNECT_TIMEOUT = env.float("OPF_CONNECT_TIMEOUT", default=3.05)
 OPF_READ_TIMEOUT = env.float("OPF_READ_TIMEOUT", default=10.0)

@@ -71,6 +71,7 @@ class Entitlement(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("change_entitlement_product", "Can change the product of an entitlement")]
         indexes = [
             models.Index(
                 fields=["pending_since"],
@@ -140,6 +141,11 @@ class ChangeAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "change attempt"
+        permissions = [
+            ("export_changeattempt", "Can export the audit log"),
+            ("reconcile_changeattempt", "Can reconcile changes of unknown outcome"),
+        ]
         constraints = [
             # At most one change in flight, awaiting confirmation or of unknown outcome per
             # entitlement, whatever the number of agents or processes.
