@@ -35,5 +35,9 @@ FINISHED = frozenset(
     }
 )
 
-# A change in one of these blocks any other change on the same entitlement.
+# Changes that are still under way.
 OPEN = frozenset({Outcome.IN_FLIGHT, Outcome.AWAITING_CONFIRMATION})
+
+# A change in one of these blocks any other change on the same entitlement: an unknown outcome
+# too, since a new attempt could repeat a change OPF already made.
+BLOCKING = OPEN | {Outcome.OUTCOME_UNKNOWN}

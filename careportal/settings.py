@@ -1,0 +1,210 @@
+"""Care Portal settings: everything comes from the environment (see .env.example).
+
+With DEBUG on (the demo and the tests) the portal runs on embedded defaults: SQLite, a file
+cache shared between processes, and the OPF sandbox on loopback. With DEBUG off it refuses to
+start without a real SECRET_KEY and OPF settings.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"  # demo database, cache and logs; git-ignored
+VAR_DIR.mkdir(exist_ok=True)
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# Demo values used only while DEBUG is on; production must set its own.
+_DEMO_SECRET_KEY = "insecure-demo-key-only-for-DEBUG-never-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=_DEMO_SECRET_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEMO_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is off."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "entitlements",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "careportal.errors.ErrorIdMiddleware",
+]
+
+ROOT_URLCONF = "careportal.urls"
+WSGI_APPLICATION = "careportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite by default (demo); DATABASE_URL=postgres://... for production and CI.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'careportal.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; a busy timeout waits for the lock instead of
+    # failing with "database is locked"; IMMEDIATE takes the write lock when a transaction
+    # starts, so two writers queue up instead of deadlocking on a read->write upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-careportal.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------
+# Holds the OPF access token, shared by every thread and process of the portal. The default is
+# a file cache (no server needed, shared between processes); production may point at Redis.
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production) ------------------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one shift
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- OPF --------------------------------------------------------------------------------------
+# Defaults point at the OPF sandbox (python manage.py opf_sandbox) and only apply with DEBUG on.
+_SANDBOX = "http://127.0.0.1:8099"
+
+
+def _opf(name: str, demo_default: str) -> str:
+    value = env.str(name, default=demo_default if DEBUG else "")
+    if not DEBUG and not value:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
+    return value
+
+
+OPF_BASE_URL = _opf("OPF_BASE_URL", _SANDBOX)
+OPF_TOKEN_URL = _opf(
+    "OPF_TOKEN_URL", f"{_SANDBOX}/keycloak/auth/realms/opf/protocol/openid-connect/token"
+)
+OPF_TOKEN_GRANT = env.str("OPF_TOKEN_GRANT", default="password")
+if OPF_TOKEN_GRANT not in ("password", "client_credentials"):
+    raise ImproperlyConfigured("OPF_TOKEN_GRANT must be 'password' or 'client_credentials'.")
+OPF_CLIENT_ID = _opf("OPF_CLIENT_ID", "opf-operator")
+OPF_CLIENT_SECRET = env.str(
+    "OPF_CLIENT_SECRET", default="careportal-sandbox-secret" if DEBUG else ""
+)
+OPF_USERNAME = env.str("OPF_USERNAME", default="careportal" if DEBUG else "")
+OPF_PASSWORD = env.str("OPF_PASSWORD", default="careportal-sandbox-password" if DEBUG else "")
+if not DEBUG:
+    if OPF_TOKEN_GRANT == "password" and not (OPF_USERNAME and OPF_PASSWORD):
+        raise ImproperlyConfigured(
+            "OPF_USERNAME and OPF_PASSWORD are needed for the password grant."
+        )
+    if OPF_TOKEN_GRANT == "client_credentials" and not OPF_CLIENT_SECRET:
+        raise ImproperlyConfigured("OPF_CLIENT_SECRET is needed for that grant.")
+OPF_TENANT_ID = env.str("OPF_TENANT_ID", default="")
+OPF_CONNECT_TIMEOUT = env.float("OPF_CONNECT_TIMEOUT", default=3.05)
+OPF_READ_TIMEOUT = env.float("OPF_READ_TIMEOUT", default=10.0)
+
+# Reason codes an agent picks from when changing a tier: "code:label" pairs.
+CHANGE_REASONS = [
+    tuple(item.split(":", 1))
+    for item in env.list(
+        "CHANGE_REASONS",
+        default=[
+            "customer_upgrade:Customer asked to upgrade",
+            "customer_downgrade:Customer asked to downgrade",
+            "billing_correction:Billing correction",
+            "retention_offer:Retention offer",
+            "technical_fix:Fix a provisioning error",
+        ],
+    )
+]
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "entitlements": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "careportal": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}
+
+# OPF statuses in which an entitlement may change product. NAGRA does not say; cancelled,
+# revoked and ending entitlements are refused by default.
+CHANGEABLE_STATUSES = env.list("CHANGEABLE_STATUSES", default=["ACTIVE", "SUBSCRIBED", "PENDING"])

@@ -1,0 +1,52 @@
+"""What the portal tells a care agent, in words they can act on. Defined once, used everywhere."""
+
+from .outcomes import Outcome
+
+# After a change attempt, by outcome.
+OUTCOME_MESSAGES: dict[Outcome, str] = {
+    Outcome.COMPLETED: "Change completed: OPF has moved the entitlement to the new tier.",
+    Outcome.AWAITING_CONFIRMATION: (
+        "Waiting for provider confirmation: OPF accepted the change and the provider must "
+        "confirm it. The entitlement keeps its current tier until then."
+    ),
+    Outcome.CONFIRMED: "The provider confirmed the change.",
+    Outcome.DECLINED: "The provider declined the change; the entitlement keeps its tier.",
+    Outcome.REJECTED: "Rejected by OPF, nothing was changed. OPF's reason: {opf_message}",
+    Outcome.NOT_FOUND: (
+        "Entitlement not found in OPF, nothing was changed. It has been flagged for review."
+    ),
+    Outcome.NOT_SENT: "OPF unreachable, nothing was changed. You can try again in a moment.",
+    Outcome.OUTCOME_UNKNOWN: (
+        "Outcome unknown: OPF may have received the change but gave no clear answer. "
+        "Do not resubmit; it will be reconciled by a supervisor."
+    ),
+    Outcome.IN_FLIGHT: "The change is being sent to OPF.",
+}
+CREDENTIALS_REFUSED = (
+    "OPF refused the portal's credentials, nothing was changed. Operators have been alerted; "
+    "please try again later."
+)
+
+# Refusals before anything is sent.
+REASON_REQUIRED = "Choose a reason for the change."
+INVALID_IDENTIFIER = "This entitlement or product id cannot be sent to OPF."
+STALE_ENTITLEMENT = "This entitlement changed since you opened the form, please review it."
+CHANGE_IN_PROGRESS = (
+    "A change for this entitlement is already in progress or awaiting confirmation."
+)
+STATUS_FORBIDS = "An entitlement that is {status} cannot change product."
+PENDING_CHANGE = "A change to {product} is already awaiting provider confirmation."
+UNKNOWN_OUTCOME = "A previous change has an unknown outcome; a supervisor must reconcile it first."
+PRODUCT_UNKNOWN = "That product is not in the catalogue."
+PRODUCT_INACTIVE = "That product is no longer offered."
+PRODUCT_OTHER_PROVIDER = (
+    "That product belongs to another provider; choose a tier of the same service."
+)
+PRODUCT_SAME = "That is already the current product."
+
+
+def outcome_message(outcome: Outcome, *, opf_message: str = "", credentials_refused=False) -> str:
+    if credentials_refused:
+        return CREDENTIALS_REFUSED
+    text = OUTCOME_MESSAGES[Outcome(outcome)]
+    return text.format(opf_message=opf_message or "no reason given")

@@ -1,0 +1,171 @@
+"""The portal's mirror of OPF (products and entitlements) and the audit of every change attempt."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .outcomes import BLOCKING, Outcome
+
+
+class Product(models.Model):
+    """An OPF third-party product: one tier of one provider's service."""
+
+    opf_id = models.CharField(
+        "OPF product id", max_length=200, unique=True, help_text="<providerId>_<providerResourceId>"
+    )
+    provider_id = models.CharField("provider", max_length=100)
+    provider_resource_id = models.CharField("provider resource id", max_length=100)
+    name = models.CharField(max_length=200)
+    # Rank inside the provider: a higher tier is an upgrade.
+    tier = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["provider_id", "tier", "opf_id"]
+        indexes = [models.Index(fields=["provider_id", "tier"], name="product_provider_tier")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.opf_id})"
+
+
+class EntitlementStatus(models.TextChoices):
+    # The statuses OPF names for third-party entitlements.
+    SUBSCRIBED = "SUBSCRIBED"
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    SUSPENDED = "SUSPENDED"
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    ACTIVE_ENDING = "ACTIVE-ENDING"
+    CANCELLED = "CANCELLED"
+    REVOKED = "REVOKED"
+
+
+class Entitlement(models.Model):
+    """A customer's third-party entitlement as OPF knows it."""
+
+    opf_id = models.CharField("entitlement id", max_length=200, unique=True)
+    account_id = models.CharField("account id", max_length=100, db_index=True)
+    # Tiers of one service share the provider, and a change never leaves it: stored here so
+    # the list can filter by provider without a join.
+    provider_id = models.CharField("provider", max_length=100, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=EntitlementStatus.choices, db_index=True)
+    pending_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The product a change is waiting for the provider to confirm.",
+    )
+    pending_since = models.DateTimeField(null=True, blank=True)
+    needs_review = models.BooleanField(
+        default=False, help_text="OPF did not know this entitlement, or a change is unresolved."
+    )
+    # Bumped on every change to the mirror: a form opened on an older version is stale.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("change_entitlement_product", "Can change the product of an entitlement")]
+        indexes = [
+            models.Index(
+                fields=["pending_since"],
+                name="entitlement_pending",
+                condition=Q(pending_product__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.opf_id
+
+
+def new_correlation_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ChangeOrigin(models.TextChoices):
+    PORTAL = "portal", "care portal"
+    PROVIDER = "provider", "made at the provider"
+
+
+class ChangeAttempt(models.Model):
+    """The audit record of one change of an entitlement's product.
+
+    Written before OPF is called (outcome "in flight") and completed once after. It is
+    append-only: the app has no edit or delete path, and the database refuses to delete any
+    record or to update a finished one (see migration 0002).
+    """
+
+    correlation_id = models.CharField(
+        "correlation id", max_length=64, unique=True, default=new_correlation_id, editable=False
+    )
+    created_at = models.DateTimeField("when", auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    origin = models.CharField(max_length=10, choices=ChangeOrigin.choices, default="portal")
+
+    # Who: kept as text too, so the record stays readable whatever happens to the user row.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_username = models.CharField("agent", max_length=150, blank=True)
+    actor_subject = models.CharField("SSO subject", max_length=255, blank=True)
+    actor_name = models.CharField("agent name", max_length=255, blank=True)
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="changes")
+    entitlement_opf_id = models.CharField("entitlement id", max_length=200)
+    account_id = models.CharField("account id", max_length=100)
+    provider_id = models.CharField("provider", max_length=100)
+    from_product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    to_product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+
+    reason_code = models.CharField("reason", max_length=50, blank=True)
+    comment = models.TextField(blank=True)
+
+    outcome = models.CharField(
+        max_length=25,
+        choices=[(o.value, o.label) for o in Outcome],
+        default=Outcome.IN_FLIGHT.value,
+    )
+    http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
+    response_body = models.TextField("OPF response", blank=True)  # bounded by the client
+    opf_message = models.TextField("OPF message", blank=True)
+    # Each HTTP request made for this change (status, duration, note): a token refresh
+    # and resend shows as two.
+    http_attempts = models.JSONField(default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "change attempt"
+        permissions = [
+            ("export_changeattempt", "Can export the audit log"),
+            ("reconcile_changeattempt", "Can reconcile changes of unknown outcome"),
+        ]
+        constraints = [
+            # At most one change in flight, awaiting confirmation or of unknown outcome per
+            # entitlement, whatever the number of agents or processes.
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=Q(outcome__in=sorted(o.value for o in BLOCKING)),
+                name="one_open_change_per_entitlement",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entitlement", "-created_at"], name="change_entitlement_time"),
+            models.Index(fields=["account_id", "-created_at"], name="change_account_time"),
+            models.Index(fields=["entitlement_opf_id"], name="change_entitlement_opf_id"),
+            models.Index(fields=["outcome", "-created_at"], name="change_outcome_time"),
+            models.Index(fields=["actor_username", "-created_at"], name="change_actor_time"),
+            models.Index(fields=["provider_id", "-created_at"], name="change_provider_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entitlement_opf_id}: {self.from_product_id} -> {self.to_product_id}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit records are never deleted.")
