@@ -6,6 +6,7 @@ Plain values in, typed results out; nothing here imports the ORM.
 from entitlements.opf.client import OpfClient
 from entitlements.opf.config import OpfConfig
 from entitlements.opf.errors import InvalidIdentifier, NotSent, OpfError, TokenUnavailable
+from entitlements.opf.identifiers import validate_identifier
 from entitlements.opf.results import ChangeProductResult, HttpAttempt
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "OpfConfig",
     "OpfError",
     "TokenUnavailable",
+    "validate_identifier",
 ]

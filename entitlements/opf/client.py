@@ -26,6 +26,7 @@ from entitlements.opf.identifiers import (
     path_segment,
     validate_correlation_id,
     validate_entitlement_id,
+    validate_identifier,
     validate_product_id,
 )
 from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, HttpAttempt
@@ -41,6 +42,9 @@ from entitlements.opf.transport import (
 from entitlements.outcomes import Outcome
 
 logger = logging.getLogger(__name__)
+
+# The service layer checks ids before recording an attempt, with the same rule the client applies.
+__all__ = ["OpfClient", "validate_identifier"]
 
 CHANGE_PRODUCT_PATH = "/tpes/v1/operator/entitlements/{entitlement}/actions/changeProduct"
 # Pauses before quick retries of a request that never reached OPF; the last one repeats.

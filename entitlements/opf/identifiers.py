@@ -32,18 +32,20 @@ def _check_text(kind: str, value: object, max_chars: int) -> str:
     return value
 
 
+def validate_identifier(value: object, kind: str = "identifier") -> str:
+    """An OPF entitlement or product id that is safe to send; raises InvalidIdentifier."""
+    text = _check_text(kind, value, MAX_ID_CHARS)
+    if text in (".", ".."):
+        raise InvalidIdentifier(f"{kind} cannot be '.' or '..'")
+    return text
+
+
 def validate_entitlement_id(entitlement_id: object) -> str:
-    value = _check_text("entitlement id", entitlement_id, MAX_ID_CHARS)
-    if value in (".", ".."):
-        raise InvalidIdentifier("entitlement id cannot be '.' or '..'")
-    return value
+    return validate_identifier(entitlement_id, "entitlement id")
 
 
 def validate_product_id(product_id: object) -> str:
-    value = _check_text("product id", product_id, MAX_ID_CHARS)
-    if value in (".", ".."):
-        raise InvalidIdentifier("product id cannot be '.' or '..'")
-    return value
+    return validate_identifier(product_id, "product id")
 
 
 def validate_correlation_id(correlation_id: object) -> str:
