@@ -31,6 +31,8 @@ def status_note(status: int) -> str:
         return f"{status} {_DOCUMENTED[status].label}"
     if 300 <= status < 400:
         return f"{status} redirect not followed"
+    if status >= 500:
+        return f"{status} server error"
     return f"{status} unexpected answer"
 
 
