@@ -167,7 +167,9 @@ def _failure(exc: BaseException, *, after_status: bool = False) -> Failure:
         failure = Failure(reached=True, note=type(exc).__name__)
     if after_status:
         # Whatever the exception, the server had already answered: it certainly got the request.
-        note = failure.note if "reply" in failure.note else f"{failure.note} while reading the reply"
+        note = (
+            failure.note if "reply" in failure.note else f"{failure.note} while reading the reply"
+        )
         return Failure(reached=True, note=note)
     return failure
 
