@@ -1,7 +1,10 @@
 """Reads used by the service, the admin and the views."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from . import messages
 from .models import ChangeAttempt, Entitlement, Product
@@ -61,4 +64,24 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
         ChangeAttempt.objects.filter(entitlement=entitlement)
         .select_related("from_product", "to_product")
         .order_by("-created_at", "-id")
+    )
+
+
+def _confirmation_deadline() -> timedelta:
+    deadline = getattr(settings, "CONFIRMATION_DEADLINE", timedelta(hours=24))
+    return deadline if isinstance(deadline, timedelta) else timedelta(seconds=float(deadline))
+
+
+def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
+    """Changes awaiting the provider's confirmation past CONFIRMATION_DEADLINE, oldest first."""
+    cutoff = (now or timezone.now()) - _confirmation_deadline()
+    return ChangeAttempt.objects.filter(
+        outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=cutoff
+    ).order_by("created_at", "id")
+
+
+def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
+    """Changes that may have reached OPF without a clear answer, for reconciling; oldest first."""
+    return ChangeAttempt.objects.filter(outcome=Outcome.OUTCOME_UNKNOWN).order_by(
+        "created_at", "id"
     )

@@ -1,0 +1,56 @@
+"""Searching identifiers by "exact or prefix" with conditions an index serves, on both databases.
+
+The admin's own `^field` / `=field` search uses `UPPER(col) LIKE UPPER('x%')` on PostgreSQL,
+which no plain index serves, and SQLite's LIKE is case-insensitive so it skips the index too.
+Identifiers here are case-sensitive, so a case-sensitive prefix match is also the right answer:
+
+- PostgreSQL: `col LIKE 'x%'`, served by the `varchar_pattern_ops` index Django adds next to
+  the plain one for `unique` / `db_index` CharFields (whatever the database's collation);
+- SQLite: `col >= 'x' AND col < 'x' || U+10FFFF`, a range on the plain (BINARY) index.
+
+A prefix match includes the exact match, so one condition per column serves both.
+"""
+
+from django.db import connections
+from django.db.models import Q, QuerySet
+
+from .models import Entitlement
+
+# The greatest code point: every string that starts with the prefix sorts below prefix + it
+# (SQLite compares UTF-8 bytes, and U+10FFFF's are the greatest any valid text has).
+_MAX_CHAR = chr(0x10FFFF)
+
+
+def search_term(raw: str) -> str:
+    """One identifier per search: surrounding blanks (a pasted id) dropped."""
+    return (raw or "").strip()
+
+
+def prefix_match(field: str, term: str, vendor: str) -> Q:
+    if vendor == "sqlite":
+        return Q(**{f"{field}__gte": term, f"{field}__lt": term + _MAX_CHAR})
+    return Q(**{f"{field}__startswith": term})
+
+
+def entitlements_matching(queryset: QuerySet, term: str) -> QuerySet:
+    """Entitlements whose entitlement id or account id is `term` or starts with it."""
+    vendor = connections[queryset.db].vendor
+    return queryset.filter(
+        prefix_match("opf_id", term, vendor) | prefix_match("account_id", term, vendor)
+    )
+
+
+def audit_matching(queryset: QuerySet, term: str) -> QuerySet:
+    """Change attempts of an entitlement (by entitlement id or account id) or by correlation id.
+
+    The entitlement and account ids are matched on the entitlement table, whose pattern
+    indexes serve prefixes on PostgreSQL, then joined through the (entitlement, time) index.
+    An entitlement never changes account, so this is the audit's own account id too.
+    """
+    vendor = connections[queryset.db].vendor
+    entitlement_ids = entitlements_matching(
+        Entitlement.objects.using(queryset.db).order_by(), term
+    ).values("pk")
+    return queryset.filter(
+        Q(entitlement__in=entitlement_ids) | prefix_match("correlation_id", term, vendor)
+    )

@@ -1,0 +1,353 @@
+"""The admin's bigger flows: the entitlement page, change product, audit export, the attention list.
+
+Mounted by entitlements/admin.py through `ModelAdmin.get_urls()` and `admin_site.admin_view`
+(staff login), each view checking its own permission on the server. The change service is
+imported inside the views: the OPF client behind it is not needed to browse the admin.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from datetime import UTC, datetime
+
+from django.contrib import messages as flash
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from . import messages, selectors
+from .forms import ChangeProductForm, reason_label
+from .models import ChangeAttempt, Entitlement
+from .outcomes import Outcome
+
+HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
+ATTENTION_ROWS = 200
+
+OUTCOME_LEVELS = {
+    Outcome.COMPLETED: flash.SUCCESS,
+    Outcome.CONFIRMED: flash.SUCCESS,
+    Outcome.AWAITING_CONFIRMATION: flash.WARNING,
+    Outcome.IN_FLIGHT: flash.INFO,
+    Outcome.DECLINED: flash.WARNING,
+    Outcome.REJECTED: flash.ERROR,
+    Outcome.NOT_FOUND: flash.ERROR,
+    Outcome.NOT_SENT: flash.ERROR,
+    Outcome.OUTCOME_UNKNOWN: flash.ERROR,
+}
+SUBMISSION_EXPIRED = (
+    "This confirmation was already used or has expired, so nothing was sent. "
+    "Review the entitlement and start again if the change is still needed."
+)
+
+
+def entitlement_url(entitlement_pk) -> str:
+    return reverse("admin:entitlements_entitlement_change", args=[entitlement_pk])
+
+
+def _with_reason_labels(attempts):
+    for attempt in attempts:
+        attempt.reason_label = reason_label(attempt.reason_code)
+    return attempts
+
+
+# --- entitlement page -----------------------------------------------------------------------
+
+
+def entitlement_page_context(request, entitlement: Entitlement) -> dict:
+    """What the entitlement page shows beside its fields: change in flight, history, button."""
+    history = _with_reason_labels(list(selectors.change_history(entitlement)[: HISTORY_ROWS + 1]))
+    audit_url = None
+    if request.user.has_perm("entitlements.view_changeattempt"):
+        audit_url = (
+            reverse("admin:entitlements_changeattempt_changelist")
+            + f"?entitlement__id__exact={entitlement.pk}"
+        )
+    return {
+        "open_change": selectors.open_change(entitlement),
+        "change_refusal": selectors.entitlement_refusal(entitlement),
+        "may_change_product": request.user.has_perm("entitlements.change_entitlement_product"),
+        "change_product_url": reverse(
+            "admin:entitlements_entitlement_change_product", args=[entitlement.pk]
+        ),
+        "history": history[:HISTORY_ROWS],
+        "history_has_more": len(history) > HISTORY_ROWS,
+        "audit_url": audit_url,
+    }
+
+
+# --- change product -------------------------------------------------------------------------
+# Double submit (reliability matrix X2): the confirmation page carries a one-time submission id
+# kept in the session. Its first POST marks it used (saved at once, before OPF is called) and
+# records the attempt; any later POST of it lands on that attempt's result and sends nothing.
+# Two POSTs racing past the session both reach the service, whose one-open-change-per-entitlement
+# constraint lets one through; the other finds the sibling attempt and shows its result.
+
+SUBMISSIONS = "entitlements.change_product_submissions"
+MAX_SUBMISSIONS = 20
+
+
+def _issue_submission(request, entitlement: Entitlement) -> str:
+    token = secrets.token_urlsafe(18)
+    submissions = dict(request.session.get(SUBMISSIONS, {}))
+    submissions[token] = {
+        "entitlement": entitlement.pk,
+        "issued_at": timezone.now().isoformat(),
+        "used": False,
+        "attempt": None,
+    }
+    newest = sorted(submissions.items(), key=lambda kv: kv[1]["issued_at"])[-MAX_SUBMISSIONS:]
+    request.session[SUBMISSIONS] = dict(newest)
+    return token
+
+
+def _store_submission(request, token: str, **changes) -> None:
+    submissions = dict(request.session.get(SUBMISSIONS, {}))
+    submissions[token] = {**submissions[token], **changes}
+    request.session[SUBMISSIONS] = submissions
+
+
+def _attempt_of_submission(request, entry: dict, entitlement: Entitlement):
+    """The attempt a used submission produced: recorded, or found as this user's newest."""
+    if entry.get("attempt"):
+        return ChangeAttempt.objects.filter(pk=entry["attempt"]).first()
+    return (
+        ChangeAttempt.objects.filter(
+            entitlement=entitlement,
+            user=request.user,
+            created_at__gte=datetime.fromisoformat(entry["issued_at"]),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def flash_outcome(request, attempt: ChangeAttempt) -> None:
+    outcome = Outcome(attempt.outcome)
+    text = messages.outcome_message(
+        outcome,
+        opf_message=attempt.opf_message,
+        # OPF answering 401/403 even with a fresh token ends as "rejected" with that status.
+        credentials_refused=outcome == Outcome.REJECTED and attempt.http_status in (401, 403),
+    )
+    flash.add_message(request, OUTCOME_LEVELS.get(outcome, flash.INFO), text)
+
+
+def change_product_view(request, object_id, model_admin):
+    """New product, reason, comment -> confirmation -> one changeProduct -> entitlement page."""
+    if not request.user.has_perm("entitlements.change_entitlement_product"):
+        raise PermissionDenied
+    entitlement = model_admin.get_object(request, unquote(object_id))
+    if entitlement is None:
+        raise Http404("No such entitlement.")
+    page_url = entitlement_url(entitlement.pk)
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+
+    token, entry = "", None
+    if step == "confirm":
+        token = request.POST.get("submission_id", "")
+        entry = request.session.get(SUBMISSIONS, {}).get(token)
+        if entry is None or entry["entitlement"] != entitlement.pk:
+            flash.warning(request, SUBMISSION_EXPIRED)
+            return redirect(page_url)
+        if entry["used"]:
+            return _land_on_result(request, entry, entitlement, page_url)
+
+    if request.method == "POST" and request.POST.get("version") != str(entitlement.version):
+        flash.warning(request, messages.STALE_ENTITLEMENT)  # X3: nothing sent
+        return redirect(page_url)
+    refusal = selectors.entitlement_refusal(entitlement)
+    if refusal:
+        flash.warning(request, refusal)
+        return redirect(page_url)
+
+    if request.method != "POST":
+        form = ChangeProductForm(initial={"version": entitlement.version}, entitlement=entitlement)
+        return _render_form(request, model_admin, entitlement, form)
+    form = ChangeProductForm(request.POST, entitlement=entitlement)
+    if step == "edit" or not form.is_valid():
+        return _render_form(request, model_admin, entitlement, form)
+    if step == "confirm":
+        return _send_change(request, form, token, entry, entitlement, page_url)
+    return _render_confirmation(request, model_admin, entitlement, form)
+
+
+def _send_change(request, form, token, entry, entitlement, page_url):
+    from .services import ChangeRefused, change_product
+
+    # Marked used and saved before OPF is called, so a second POST already sees it.
+    _store_submission(request, token, used=True)
+    request.session.save()
+    try:
+        attempt = change_product(
+            entitlement=entitlement,
+            new_product=form.cleaned_data["new_product"],
+            user=request.user,
+            reason_code=form.cleaned_data["reason"],
+            comment=form.cleaned_data["comment"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except ChangeRefused as refused:
+        sibling = _attempt_of_submission(request, entry, entitlement)
+        if sibling is not None:  # a double submit that raced past the session: its result
+            return _land_on_result(request, {**entry, "attempt": sibling.pk}, entitlement, page_url)
+        flash.warning(request, str(refused))
+        return redirect(page_url)
+    _store_submission(request, token, attempt=attempt.pk)
+    flash_outcome(request, attempt)
+    return redirect(page_url)
+
+
+def _land_on_result(request, entry, entitlement, page_url):
+    attempt = _attempt_of_submission(request, entry, entitlement)
+    if attempt is None:
+        flash.info(request, messages.OUTCOME_MESSAGES[Outcome.IN_FLIGHT])
+    else:
+        flash_outcome(request, attempt)
+    return redirect(page_url)
+
+
+def _flow_context(request, model_admin, entitlement, title: str) -> dict:
+    opts = model_admin.model._meta
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "app_label": opts.app_label,
+        "title": title,
+        "subtitle": None,
+        "entitlement": entitlement,
+        "entitlement_url": entitlement_url(entitlement.pk),
+        "has_view_permission": model_admin.has_view_permission(request, entitlement),
+    }
+
+
+def _render_form(request, model_admin, entitlement, form):
+    context = _flow_context(request, model_admin, entitlement, "Change product")
+    context.update(form=form, media=model_admin.media + form.media)
+    return TemplateResponse(request, "entitlements/change_product.html", context)
+
+
+def _render_confirmation(request, model_admin, entitlement, form):
+    context = _flow_context(request, model_admin, entitlement, "Confirm change")
+    context.update(
+        form=form,
+        new_product=form.cleaned_data["new_product"],
+        direction=form.direction,
+        reason=reason_label(form.cleaned_data["reason"]),
+        comment=form.cleaned_data["comment"],
+        submission_id=_issue_submission(request, entitlement),
+    )
+    return TemplateResponse(request, "entitlements/change_product_confirm.html", context)
+
+
+# --- audit log export -----------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    ("when (UTC)", "created_at"),
+    ("agent", "actor_username"),
+    ("agent name", "actor_name"),
+    ("SSO subject", "actor_subject"),
+    ("origin", "origin"),
+    ("account id", "account_id"),
+    ("entitlement id", "entitlement_opf_id"),
+    ("provider", "provider_id"),
+    ("from product", "from_product__opf_id"),
+    ("to product", "to_product__opf_id"),
+    ("reason", "reason_code"),
+    ("comment", "comment"),
+    ("outcome", "outcome"),
+    ("OPF status", "http_status"),
+    ("OPF message", "opf_message"),
+    ("correlation id", "correlation_id"),
+    ("finished (UTC)", "finished_at"),
+    ("duration ms", "duration_ms"),
+)
+EXPORT_CHUNK_ROWS = 2000
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class _Line:
+    """A file-like sink for csv.writer: hands back what was written."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def audit_csv_lines(queryset):
+    """The audit rows as CSV text, in chunks, read from the database in chunks."""
+    writer = csv.writer(_Line())
+    yield writer.writerow([header for header, _field in EXPORT_COLUMNS])
+    rows = queryset.values_list(*[field for _header, field in EXPORT_COLUMNS])
+    batch = []
+    for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        batch.append(writer.writerow([csv_cell(v) for v in row]))
+        if len(batch) >= 500:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def audit_export_view(request, model_admin):
+    """The audit log as CSV, with the filters and search of the list it is linked from."""
+    if not (
+        model_admin.has_view_permission(request)
+        and request.user.has_perm("entitlements.export_changeattempt")
+    ):
+        raise PermissionDenied
+    try:
+        changelist = model_admin.get_changelist_instance(request)
+    except IncorrectLookupParameters:
+        return HttpResponseBadRequest("Those audit log filters are not valid.")
+    filename = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
+    response = StreamingHttpResponse(
+        audit_csv_lines(changelist.queryset), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- overdue and outcome unknown ------------------------------------------------------------
+
+
+def attention_view(request, model_admin):
+    """Changes a supervisor must look at: overdue confirmations and unknown outcomes."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    related = ("from_product", "to_product")
+    overdue = list(selectors.overdue_changes().select_related(*related)[: ATTENTION_ROWS + 1])
+    unknown = list(
+        selectors.unknown_outcome_changes().select_related(*related)[: ATTENTION_ROWS + 1]
+    )
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "app_label": opts.app_label,
+        "title": "Overdue and outcome unknown",
+        "subtitle": None,
+        "overdue": _with_reason_labels(overdue[:ATTENTION_ROWS]),
+        "overdue_has_more": len(overdue) > ATTENTION_ROWS,
+        "unknown": _with_reason_labels(unknown[:ATTENTION_ROWS]),
+        "unknown_has_more": len(unknown) > ATTENTION_ROWS,
+        "rows": ATTENTION_ROWS,
+        "audit_url": reverse("admin:entitlements_changeattempt_changelist"),
+        "has_view_permission": True,
+    }
+    return TemplateResponse(request, "entitlements/attention.html", context)
