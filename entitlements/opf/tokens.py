@@ -110,7 +110,13 @@ class TokenProvider:
 
     @property
     def cache_key(self) -> str:
+        """Where the token is cached (a hash: no secret in it)."""
         return self._key
+
+    @property
+    def lock_key(self) -> str:
+        """Held by whoever is fetching a new token."""
+        return self._lock_key
 
     def get_token(self, correlation_id: str = "") -> str:
         """A currently valid access token; raises TokenUnavailable with a plain message."""

@@ -108,15 +108,18 @@ def opf_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
     """caplog for the `entitlements.opf` loggers.
 
     The project's LOGGING stops `entitlements` records from propagating to the root logger,
-    where caplog listens, so its handler is attached to the client's logger directly.
+    where caplog listens, so its handler is attached to the client's logger directly (and
+    propagation stopped there, so no record is captured twice when that LOGGING is absent).
     """
     logger = logging.getLogger("entitlements.opf")
-    previous = logger.level
+    previous = logger.level, logger.propagate
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False
     logger.addHandler(caplog.handler)
     yield caplog
     logger.removeHandler(caplog.handler)
-    logger.setLevel(previous)
+    logger.setLevel(previous[0])
+    logger.propagate = previous[1]
 
 
 @pytest.fixture
