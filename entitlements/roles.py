@@ -22,6 +22,7 @@ def ensure_roles(**kwargs) -> None:
 
     for name, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="entitlements", codename__in=codenames)
+        permissions = Permission.objects.filter(
+            content_type__app_label="entitlements", codename__in=codenames
         )
+        group.permissions.set(permissions)
