@@ -6,12 +6,14 @@ after, the mirror update, token from the cache) against a bare keep-alive `reque
 same sandbox, and their ratio. Target: ratio <= 1.25.
 
     .venv/bin/python bench/change_product.py [--rounds 40] [--latency-ms 20]
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/careportal_bench .venv/bin/python bench/...
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/careportal .venv/bin/python bench/...
 """
 
 import argparse
+import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +33,42 @@ def setup_django(tmp: Path) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+
+class SandboxProcess:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.token_url = f"{url}/keycloak/auth/realms/opf/protocol/openid-connect/token"
+
+    def change_product_url(self, entitlement_id: str) -> str:
+        return f"{self.url}/tpes/v1/operator/entitlements/{entitlement_id}/actions/changeProduct"
+
+
+@contextlib.contextmanager
+def sandbox_process(products, entitlements, latency_ms: float):
+    """The sandbox in its own process, as in the demo: it must not share our GIL."""
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "entitlements.opf_sandbox", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        requests.post(
+            f"{url}/_sandbox/load",
+            json={"products": products, "entitlements": entitlements},
+            timeout=5,
+        ).raise_for_status()
+        requests.post(
+            f"{url}/_sandbox/settings", json={"latency_ms": latency_ms}, timeout=5
+        ).raise_for_status()
+        yield SandboxProcess(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main() -> None:
@@ -44,7 +79,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="careportal-bench-") as tmp:
         setup_django(Path(tmp))
-        run(args.rounds, args.latency_ms)
+        from django.db import connection
+
+        # A throwaway database (test_<name>), migrated, dropped at the end.
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args.rounds, args.latency_ms)
+        finally:
+            connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
 
 def run(rounds: int, latency_ms: float) -> None:
@@ -54,29 +96,35 @@ def run(rounds: int, latency_ms: float) -> None:
     from django.db import connection
 
     from entitlements.models import Entitlement, Product
-    from entitlements.opf_sandbox.server import Sandbox
     from entitlements.services import change_product
     from tests.conftest import CATALOGUE, load_world_into_portal
 
     entitlements = [
-        {"entitlementId": f"BENCH-{i:04d}", "accountId": f"ACC-B{i:04d}",
-         "productId": "Netflix_EU_B_BUNDLE_STANDARD", "status": "ACTIVE"}
+        {
+            "entitlementId": f"BENCH-{i:04d}",
+            "accountId": f"ACC-B{i:04d}",
+            "productId": "Netflix_EU_B_BUNDLE_STANDARD",
+            "status": "ACTIVE",
+        }
         for i in range(rounds + 5)
     ]
     load_world_into_portal(CATALOGUE, entitlements)
     agent = get_user_model().objects.create_user("bench-agent")
     premium = Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM")
 
-    with Sandbox(port=0, products=CATALOGUE, entitlements=entitlements) as sandbox:
+    with sandbox_process(CATALOGUE, entitlements, latency_ms) as sandbox:
         settings.OPF_BASE_URL = sandbox.url
         settings.OPF_TOKEN_URL = sandbox.token_url
-        sandbox.configure(latency_ms=latency_ms)
 
         bare = requests.Session()
         token = bare.post(
             sandbox.token_url,
-            data={"grant_type": "password", "client_id": settings.OPF_CLIENT_ID,
-                  "username": settings.OPF_USERNAME, "password": settings.OPF_PASSWORD},
+            data={
+                "grant_type": "password",
+                "client_id": settings.OPF_CLIENT_ID,
+                "username": settings.OPF_USERNAME,
+                "password": settings.OPF_PASSWORD,
+            },
             timeout=5,
         ).json()["access_token"]
 
@@ -95,7 +143,9 @@ def run(rounds: int, latency_ms: float) -> None:
         def portal_change(i: int) -> None:
             attempt = change_product(
                 entitlement=by_id[f"BENCH-{i:04d}"],
-                new_product=premium, user=agent, reason_code="customer_upgrade",
+                new_product=premium,
+                user=agent,
+                reason_code="customer_upgrade",
             )
             assert attempt.outcome == "completed", attempt.outcome
 

@@ -205,8 +205,8 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
         "finished_at": now,
     }
     with transaction.atomic():
-        # Lock order: the entitlement, then its change (the notification handler's order too).
-        Entitlement.objects.select_for_update().filter(pk=attempt.entitlement_id).exists()
+        # Lock order: the change, then its entitlement (the notification handler's order too).
+        # The conditional update is the lock and the "still in flight?" check in one statement.
         recorded = ChangeAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.IN_FLIGHT).update(
             **answer
         )
