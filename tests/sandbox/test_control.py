@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
 from .helpers import BASIC, ENTITLEMENTS, PRODUCTS, change
 
 
@@ -106,3 +108,27 @@ def test_control_page_shows_requests_with_secrets_masked(sandbox, session, token
     assert "Bearer ***" in page.text and token not in page.text
     assert "careportal-sandbox-password" not in page.text and "password=***" in page.text
     assert "corr-&lt;b&gt;" in page.text and "corr-<b>" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("route", "payload"),
+    [
+        ("faults", {"kind": "change_product", "fault": ["status"]}),
+        ("faults", {"kind": "change_product", "fault": "status", "status": "500"}),
+        ("faults", {"kind": "change_product", "fault": "hang", "count": "2"}),
+        ("settings", {"confirm_later": 5}),
+        ("load", {"products": 5}),
+        (
+            "load",
+            {
+                "entitlements": [
+                    {"entitlementId": "e", "accountId": "a", "productId": "p", "status": ["ACTIVE"]}
+                ]
+            },
+        ),
+    ],
+)
+def test_control_api_answers_400_to_wrongly_typed_payloads(sandbox, session, route, payload):
+    answer = session.post(f"{sandbox.url}/_sandbox/{route}", json=payload, timeout=5)
+    assert answer.status_code == 400 and answer.json()["code"] == "BAD_CONTROL_REQUEST"
+    assert sandbox.faults() == [] and sandbox.entitlement("ent-netflix-1") is not None
