@@ -105,7 +105,7 @@ class Sandbox:
         self._initial_products = list(products or [])
         self._initial_entitlements = list(entitlements or [])
         self.configure(
-            confirm_later=confirm_later,
+            confirm_later=list(confirm_later),
             token_lifetime=token_lifetime,
             refresh_token_lifetime=refresh_token_lifetime,
             auth_failure_status=auth_failure_status,
