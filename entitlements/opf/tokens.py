@@ -268,7 +268,7 @@ class TokenProvider:
             )
         entry = self._parse(body, previous)
         logger.info(
-            "OPF token obtained grant=%s expires_in=%ss in %.0f ms%s",
+            "OPF token obtained grant=%s usable_for=%ss in %.0f ms%s",
             grant,
             round(entry["access_expires_at"] - self._clock()),
             (time.monotonic() - started) * 1000,
