@@ -139,10 +139,14 @@ class ChangeAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
     response_body = models.TextField("OPF response", blank=True)  # bounded by the client
     opf_message = models.TextField("OPF message", blank=True)
+    # What happened, in plain words, when OPF gave no message (e.g. "token endpoint unreachable").
+    detail = models.TextField(blank=True)
     # Each HTTP request made for this change (status, duration, note): a token refresh
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -172,14 +176,6 @@ class ChangeAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.entitlement_opf_id}: {self.from_product_id} -> {self.to_product_id}"
 
-    objects = AuditQuerySet.as_manager()
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_outcome = instance.__dict__.get("outcome")
-        return instance
-
     def save(self, *args, **kwargs):
         # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
         if getattr(self, "_loaded_outcome", None) in FINISHED:
@@ -189,3 +185,9 @@ class ChangeAttempt(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_outcome = instance.__dict__.get("outcome")
+        return instance
