@@ -173,7 +173,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             "reason", "comment",
         )}),
         ("OPF", {"fields": (
-            "outcome", "http_status", "opf_message", "opf_response", "requests",
+            "outcome", "http_status", "opf_message", "detail", "opf_response", "requests",
             "duration_ms", "correlation_id",
         )}),
     )  # fmt: skip

@@ -263,6 +263,7 @@ EXPORT_COLUMNS = (
     ("outcome", "outcome"),
     ("OPF status", "http_status"),
     ("OPF message", "opf_message"),
+    ("detail", "detail"),
     ("correlation id", "correlation_id"),
     ("finished (UTC)", "finished_at"),
     ("duration ms", "duration_ms"),

@@ -3,6 +3,7 @@ X2, X3): one request to OPF per confirmed change, none for anything refused."""
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
@@ -207,7 +208,10 @@ def test_o5_opf_unreachable_nothing_changed_try_again(agent_client, world, sandb
     [message] = messages_of(page)
     assert message.startswith("OPF unreachable, nothing was changed") and "try again" in message
     assert posts(sandbox) == []
-    assert 'id="change-product"' in page.content.decode()  # the agent may simply try again
+    html = page.content.decode()
+    assert 'id="change-product"' in html  # the agent may simply try again
+    attempt = ChangeAttempt.objects.get()
+    assert attempt.detail and escape(attempt.detail) in html  # why, in the history
 
 
 @pytest.mark.parametrize("status", [500, 503])

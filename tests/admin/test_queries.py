@@ -42,7 +42,9 @@ def pages():
     return {
         "entitlement list": "/admin/entitlements/entitlement/",
         "search by account": "/admin/entitlements/entitlement/?q=ACC-1001",
-        "filtered list": "/admin/entitlements/entitlement/?provider=Netflix_EU_B&status__exact=A",
+        "filtered list": (
+            "/admin/entitlements/entitlement/?provider=Netflix_EU_B&status__exact=ACTIVE"
+        ),
         "awaiting confirmation": "/admin/entitlements/entitlement/?awaiting=yes",
         "entitlement page": reverse("admin:entitlements_entitlement_change", args=[one]),
         "audit log": "/admin/entitlements/changeattempt/",
