@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Product
+from .models import Entitlement, Product
 from .roles import CARE_AGENT, CARE_SUPERVISOR
 
 
@@ -43,9 +43,11 @@ class AwaitingConfirmationFilter(admin.SimpleListFilter):
         return [("yes", "Awaiting confirmation"), ("no", "Not awaiting")]
 
     def queryset(self, request, queryset):
-        # "pending product set" is what the partial index `entitlement_pending` covers.
         if self.value() == "yes":
-            return queryset.filter(pending_product__isnull=False)
+            # Few entitlements await confirmation: read their ids from an index first. Asked
+            # directly, SQLite walks the whole table newest first looking for them.
+            pending = Entitlement.objects.filter(pending_product__isnull=False).values("pk")
+            return queryset.filter(pk__in=pending)
         if self.value() == "no":
             return queryset.filter(pending_product__isnull=True)
         return queryset

@@ -14,7 +14,7 @@ A prefix match includes the exact match, so one condition per column serves both
 from django.db import connections
 from django.db.models import Q, QuerySet
 
-from .models import Entitlement
+from .models import ChangeAttempt, Entitlement
 
 # The greatest code point: every string that starts with the prefix sorts below prefix + it
 # (SQLite compares UTF-8 bytes, and U+10FFFF's are the greatest any valid text has).
@@ -46,11 +46,12 @@ def audit_matching(queryset: QuerySet, term: str) -> QuerySet:
     The entitlement and account ids are matched on the entitlement table, whose pattern
     indexes serve prefixes on PostgreSQL, then joined through the (entitlement, time) index.
     An entitlement never changes account, so this is the audit's own account id too.
+    The two ways in are a UNION of ids rather than an OR: with an OR, PostgreSQL may walk the
+    whole log newest first hoping to meet a match, which for an old or rare term is every row.
     """
-    vendor = connections[queryset.db].vendor
-    entitlement_ids = entitlements_matching(
-        Entitlement.objects.using(queryset.db).order_by(), term
-    ).values("pk")
-    return queryset.filter(
-        Q(entitlement__in=entitlement_ids) | prefix_match("correlation_id", term, vendor)
-    )
+    db, vendor = queryset.db, connections[queryset.db].vendor
+    entitlement_ids = entitlements_matching(Entitlement.objects.using(db).order_by(), term)
+    attempts = ChangeAttempt.objects.using(db).order_by()
+    by_entitlement = attempts.filter(entitlement__in=entitlement_ids.values("pk")).values("pk")
+    by_correlation_id = attempts.filter(prefix_match("correlation_id", term, vendor)).values("pk")
+    return queryset.filter(pk__in=by_entitlement.union(by_correlation_id, all=True))
