@@ -108,49 +108,10 @@ def seed(rows: int) -> float:
     return time.perf_counter() - started
 
 
-def _entitlement_row(i: int, rows: int):
-    k = i % (len(PROVIDERS) * len(TIERS))
-    provider, tier = divmod(k, len(TIERS))
-    pending = i % 1000 == 1
-    return (
-        i, f"ENT-{i:09d}", f"ACC-{(i + 1) // 2:08d}", PROVIDERS[provider],
-        product_id(provider, tier),
-        "CANCELLED" if i % 50 == 0 else "ACTIVE",
-        product_id(provider, (tier + 1) % len(TIERS)) if pending else None,
-        _sqlite_time(NOW - timedelta(days=2)) if pending else None,
-        False, 1, _sqlite_time(NOW - timedelta(days=SPAN_DAYS)), _sqlite_time(NOW),
-    )  # fmt: skip
-
-
-OUTCOMES = ["completed"] * 7 + ["rejected", "not_sent", "confirmed"]
-STATUS = {"completed": 200, "rejected": 400, "confirmed": 202, "not_sent": None,
-          "awaiting_confirmation": 202, "outcome_unknown": 504}  # fmt: skip
+OUTCOMES = {7: "rejected", 8: "not_sent", 9: "confirmed"}  # by attempt id % 10; else completed
+STATUS = {"completed": 200, "rejected": 400, "confirmed": 202, "awaiting_confirmation": 202,
+          "outcome_unknown": 504}  # fmt: skip
 REASONS = ["customer_upgrade", "customer_downgrade", "billing_correction", "retention_offer"]
-
-
-def _attempt_row(j: int, rows: int):
-    # Each entitlement gets one attempt (7919 is prime: j -> e is a bijection), so the
-    # one-open-change-per-entitlement rule holds for the open ones.
-    e = (j * 7919) % rows + 1
-    k = e % (len(PROVIDERS) * len(TIERS))
-    provider, tier = divmod(k, len(TIERS))
-    outcome = (
-        "awaiting_confirmation" if e % 1000 == 1
-        else "outcome_unknown" if e % 1000 == 2
-        else OUTCOMES[j % 10]
-    )  # fmt: skip
-    created = NOW - timedelta(days=SPAN_DAYS) + timedelta(seconds=j * SPAN_DAYS * 86400 / rows)
-    return (
-        j, f"{j:08x}-0000-4000-8000-{j:012x}", _sqlite_time(created),
-        _sqlite_time(created + timedelta(seconds=1)), "portal", None, f"agent{j % AGENTS:02d}",
-        "", f"Agent {j % AGENTS:02d}", e, f"ENT-{e:09d}", f"ACC-{(e + 1) // 2:08d}",
-        PROVIDERS[provider], product_id(provider, tier),
-        product_id(provider, (tier + 1) % len(TIERS)), REASONS[j % len(REASONS)],
-        "asked by phone" if j % 5 == 0 else "", outcome, STATUS[outcome],
-        '{"productId": "x"}', "Offer closed" if outcome == "rejected" else "", "", "[]", 300,
-    )  # fmt: skip
-
-
 ENTITLEMENT_COLUMNS = (
     "id, opf_id, account_id, provider_id, product_id, status, pending_product_id, pending_since,"
     " needs_review, version, created_at, updated_at"
@@ -163,78 +124,95 @@ ATTEMPT_COLUMNS = (
 )
 
 
-def _sqlite_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+def _case(expression: str, values) -> str:
+    whens = " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values))
+    return f"CASE {expression} {whens} END"
+
+
+def _seed_sql(rows: int, vendor: str) -> list[str]:
+    """The data set as two INSERT ... SELECT statements over a series 1..rows, per dialect.
+
+    Entitlement i: two per account, product (i % 20) of 5 providers x 4 tiers, 2 % cancelled,
+    0.1 % awaiting confirmation of the next tier. Attempt j is for entitlement (7919 j % rows) + 1:
+    7919 is prime, so each entitlement has exactly one and the one-open-change rule holds.
+    """
+    pg = vendor == "postgresql"
+    products, tiers = len(PROVIDERS) * len(TIERS), len(TIERS)
+    start = int((NOW - timedelta(days=SPAN_DAYS)).timestamp())
+    span = SPAN_DAYS * 86400
+
+    def pad(expression, width, hex_=False):
+        if pg:
+            return f"lpad({'to_hex' if hex_ else ''}({expression})::text, {width}, '0')"
+        return f"printf('%0{width}{'x' if hex_ else 'd'}', {expression})"
+
+    def moment(seconds):  # seconds since the epoch -> the column's type
+        if pg:
+            return f"to_timestamp({seconds})"
+        return f"datetime({seconds}, 'unixepoch') || '.000000'"
+
+    series = (
+        "generate_series(1::bigint, {n}) AS s(i)" if pg
+        else "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n})"
+             " SELECT i FROM s) AS s"
+    ).format(n=rows)  # fmt: skip
+    provider = _case(f"(i % {products}) / {tiers}", PROVIDERS)
+    next_tier = (
+        f"(i % {products}) / {tiers} * {tiers} + ((i % {products}) % {tiers} + 1) % {tiers} + 1"
+    )
+    entitlements = f"""
+        INSERT INTO entitlements_entitlement ({ENTITLEMENT_COLUMNS})
+        SELECT i, 'ENT-' || {pad("i", 9)}, 'ACC-' || {pad("(i + 1) / 2", 8)}, {provider},
+               i % {products} + 1, CASE WHEN i % 50 = 0 THEN 'CANCELLED' ELSE 'ACTIVE' END,
+               CASE WHEN i % 1000 = 1 THEN {next_tier} END,
+               CASE WHEN i % 1000 = 1 THEN {moment(int(NOW.timestamp()) - 2 * 86400)} END,
+               {"false" if pg else 0}, 1, {moment(start)}, {moment(int(NOW.timestamp()))}
+        FROM {series}
+    """  # fmt: skip
+    outcome = (
+        "CASE WHEN e % 1000 = 1 THEN 'awaiting_confirmation'"
+        " WHEN e % 1000 = 2 THEN 'outcome_unknown' "
+        + "".join(f"WHEN j % 10 = {k} THEN '{v}' " for k, v in OUTCOMES.items())
+        + "ELSE 'completed' END"
+    )
+    status = "CASE o " + " ".join(f"WHEN '{o}' THEN {c}" for o, c in STATUS.items()) + " END"
+    attempts = f"""
+        INSERT INTO entitlements_changeattempt ({ATTEMPT_COLUMNS})
+        SELECT j, {pad("j", 8, True)} || '-0000-4000-8000-' || {pad("j", 12, True)},
+               {moment("t")}, {moment("t + 1")}, 'portal', NULL,
+               'agent' || {pad(f"j % {AGENTS}", 2)}, '', 'Agent ' || {pad(f"j % {AGENTS}", 2)},
+               e, 'ENT-' || {pad("e", 9)},
+               'ACC-' || {pad("(e + 1) / 2", 8)}, {provider.replace("i %", "e %")},
+               e % {products} + 1, {next_tier.replace("i %", "e %")},
+               {_case(f"j % {len(REASONS)}", REASONS)},
+               CASE WHEN j % 5 = 0 THEN 'asked by phone' ELSE '' END, o, {status},
+               '{{"productId": "x"}}', CASE WHEN o = 'rejected' THEN 'Offer closed' ELSE '' END,
+               '', '[]', 300
+        FROM (
+            SELECT j, e, {start} + j * {span} / {rows} AS t, {outcome} AS o
+            FROM (SELECT i AS j, (i * 7919) % {rows} + 1 AS e FROM {series}) AS numbered
+        ) AS attempt_rows
+    """  # fmt: skip
+    return [entitlements, attempts]
 
 
 def _seed_sqlite(rows: int) -> None:
     from django.db import connection, transaction
 
-    def insert(table, columns, make):
-        marks = ", ".join(["%s"] * len(columns.split(",")))
-        sql = f"INSERT INTO entitlements_{table} ({columns}) VALUES ({marks})"
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, (make(i, rows) for i in range(1, rows + 1)))
-
-    insert("entitlement", ENTITLEMENT_COLUMNS, _entitlement_row)
-    insert("changeattempt", ATTEMPT_COLUMNS, _attempt_row)
     with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size = -1000000")  # 1 GB: random index inserts stay in memory
+        with transaction.atomic():
+            for sql in _seed_sql(rows, "sqlite"):
+                cursor.execute(sql)
         cursor.execute("ANALYZE")
 
 
 def _seed_postgresql(rows: int) -> None:
-    """The same rows as _seed_sqlite, generated by the server (generate_series)."""
     from django.db import connection
 
-    tiers, providers = len(TIERS), len(PROVIDERS)
-    provider_array = "ARRAY[" + ", ".join(f"'{p}'" for p in PROVIDERS) + "]"
-    span = SPAN_DAYS * 86400
-    outcomes = "ARRAY[" + ", ".join(f"'{o}'" for o in OUTCOMES) + "]"
-    reasons = "ARRAY[" + ", ".join(f"'{r}'" for r in REASONS) + "]"
-    now = NOW.isoformat()
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO entitlements_entitlement ({ENTITLEMENT_COLUMNS})
-            SELECT i, 'ENT-' || lpad(i::text, 9, '0'), 'ACC-' || lpad(((i + 1) / 2)::text, 8, '0'),
-                   ({provider_array})[(i % {providers * tiers}) / {tiers} + 1],
-                   i % {providers * tiers} + 1,
-                   CASE WHEN i % 50 = 0 THEN 'CANCELLED' ELSE 'ACTIVE' END,
-                   CASE WHEN i % 1000 = 1 THEN (i % {providers * tiers}) / {tiers} * {tiers}
-                        + ((i % {providers * tiers}) % {tiers} + 1) % {tiers} + 1 END,
-                   CASE WHEN i % 1000 = 1 THEN '{now}'::timestamptz - interval '2 days' END,
-                   false, 1, '{now}'::timestamptz - interval '{SPAN_DAYS} days', '{now}'
-            FROM generate_series(1, {rows}) AS i
-        """)  # fmt: skip
-        cursor.execute(f"""
-            INSERT INTO entitlements_changeattempt ({ATTEMPT_COLUMNS})
-            SELECT j, lpad(to_hex(j), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(j), 12, '0'),
-                   t, t + interval '1 second', 'portal', NULL,
-                   'agent' || lpad((j % {AGENTS})::text, 2, '0'), '',
-                   'Agent ' || lpad((j % {AGENTS})::text, 2, '0'),
-                   e, 'ENT-' || lpad(e::text, 9, '0'), 'ACC-' || lpad(((e + 1) / 2)::text, 8, '0'),
-                   ({provider_array})[(e % {providers * tiers}) / {tiers} + 1],
-                   e % {providers * tiers} + 1,
-                   (e % {providers * tiers}) / {tiers} * {tiers}
-                       + ((e % {providers * tiers}) % {tiers} + 1) % {tiers} + 1,
-                   ({reasons})[j % {len(REASONS)} + 1],
-                   CASE WHEN j % 5 = 0 THEN 'asked by phone' ELSE '' END,
-                   o,
-                   CASE o WHEN 'completed' THEN 200 WHEN 'rejected' THEN 400
-                          WHEN 'confirmed' THEN 202 WHEN 'awaiting_confirmation' THEN 202
-                          WHEN 'outcome_unknown' THEN 504 END,
-                   '{{"productId": "x"}}', CASE WHEN o = 'rejected' THEN 'Offer closed' ELSE '' END,
-                   '', '[]'::jsonb, 300
-            FROM (
-                SELECT j, e,
-                       '{now}'::timestamptz - interval '{SPAN_DAYS} days'
-                           + make_interval(secs => j::float8 * {span} / {rows}) AS t,
-                       CASE WHEN e % 1000 = 1 THEN 'awaiting_confirmation'
-                            WHEN e % 1000 = 2 THEN 'outcome_unknown'
-                            ELSE ({outcomes})[j % 10 + 1] END AS o
-                FROM (SELECT j, (j::bigint * 7919) % {rows} + 1 AS e
-                      FROM generate_series(1, {rows}) AS j) AS numbered
-            ) AS rows_
-        """)  # fmt: skip
+        for sql in _seed_sql(rows, "postgresql"):
+            cursor.execute(sql)
         for table in ("entitlement", "changeattempt", "product"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('entitlements_{table}', 'id'),"
@@ -319,30 +297,50 @@ def pages(rows: int) -> list[tuple[str, str, str | None]]:
 
 
 def measure_page(client, url: str, runs: int) -> dict:
+    """Wall-clock ms per request and the part of it spent in the database, `runs` times."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     def get():
         response = client.get(url)
-        if hasattr(response, "render") and not response.is_rendered:
-            response.render()
         assert response.status_code == 200, (url, response.status_code)
         return response
 
-    get()  # warm: templates, content types, the database's cache
+    sql_seconds = [0.0]
+
+    def time_sql(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            sql_seconds[0] += time.perf_counter() - started
+
+    shown = rows_shown(get().content.decode())  # and warm: templates, caches
     with CaptureQueriesContext(connection) as captured:
         get()
     queries = [q["sql"] for q in captured]  # now: the next request empties the log
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        get()
-        times.append((time.perf_counter() - started) * 1000)
+    times, sql_times = [], []
+    with connection.execute_wrapper(time_sql):
+        for _ in range(runs):
+            sql_seconds[0] = 0.0
+            started = time.perf_counter()
+            get()
+            times.append((time.perf_counter() - started) * 1000)
+            sql_times.append(sql_seconds[0] * 1000)
     return {
-        "median_ms": statistics.median(times),
+        "samples": times,
+        "sql_samples": sql_times,
         "queries": len(queries),
+        "rows": shown,
         "counts": sum("COUNT(" in sql.upper() for sql in queries),
     }
+
+
+def rows_shown(html: str) -> int:
+    """Rows of the list on the page: a changelist's rows, or the change attempts listed."""
+    if 'id="result_list"' in html:
+        return html.split('id="result_list"', 1)[1].split("</tbody>", 1)[0].count("<tr")
+    return html.count('class="attempt ')
 
 
 def explain(client, url: str) -> list[str]:
@@ -384,7 +382,7 @@ def worker_pages(db: str, rows: int, runs: int, plain_runs: int, show_plans: boo
     result = {"seed_seconds": seconds, "pages": {}, "plans": {}}
     for name, url, plain_url in pages(rows):
         entry = {"ours": measure_page(client, url, runs)}
-        if plain_url:
+        if plain_url and plain_runs:
             entry["plain"] = measure_page(client, plain_url, plain_runs)
         result["pages"][name] = entry
         if show_plans:
@@ -434,44 +432,76 @@ def run_worker(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def report(db: str, small: int, large: int, runs: int, plain_runs: int, show_plans: bool) -> None:
-    plans = "plans" if show_plans else "no-plans"
-    print(f"\n=== {db}: seeding/measuring {small:,} and {large:,} rows ...", flush=True)
-    results = {}
-    for rows in (small, large):
-        results[rows] = run_worker(db, str(rows), str(runs), str(plain_runs), "pages", plans)
-        seeded = results[rows]["seed_seconds"]
-        print(f"  {rows:>9,} rows: " + (f"seeded in {seeded:.0f} s" if seeded else "reused seed"))
-    a, b = results[small]["pages"], results[large]["pages"]
-    print(f"\n{db}: median ms per page (runs: {runs} ours, {plain_runs} plain), queries per page")
+def _merge(into: dict, pages_: dict) -> None:
+    for name, entry in pages_.items():
+        for side, figures in entry.items():
+            merged = into.setdefault(name, {}).setdefault(side, {**figures, "samples": [],
+                                                                  "sql_samples": []})  # fmt: skip
+            merged["samples"] += figures["samples"]
+            merged["sql_samples"] += figures["sql_samples"]
+
+
+def _median(figures: dict, key: str = "samples") -> float:
+    return statistics.median(figures[key])
+
+
+def report(
+    db: str, small: int, large: int, runs: int, plain_runs: int, rounds: int, show_plans: bool
+) -> None:
+    """Small and large are measured in alternating rounds, so both see the same machine load."""
+    print(f"\n=== {db}: {small:,} and {large:,} rows", flush=True)
+    per_round = max(1, -(-runs // rounds))
+    merged: dict[int, dict] = {small: {}, large: {}}
+    plans: dict = {}
+    for round_ in range(rounds):
+        for rows in (small, large):
+            explain_now = show_plans and round_ == 0 and rows == large
+            result = run_worker(
+                db, str(rows), str(per_round), str(plain_runs if round_ == 0 else 0), "pages",
+                "plans" if explain_now else "no-plans",
+            )  # fmt: skip
+            if result["seed_seconds"]:
+                print(f"  {rows:>9,} rows seeded in {result['seed_seconds']:.0f} s", flush=True)
+            _merge(merged[rows], result["pages"])
+            plans = result["plans"] or plans
+    a, b = merged[small], merged[large]
+    print(
+        f"\n{db}: median ms per page ({per_round * rounds} runs in {rounds} alternating rounds;"
+        f" plain admin {plain_runs} runs), of which in the database (PostgreSQL), queries per page"
+    )
+    s_, l_ = format(small, ","), format(large, ",")
     header = (
-        f"{'page':<36} {'at ' + format(small, ','):>10} {'at ' + format(large, ','):>12} "
-        f"{'ratio':>6} {'queries':>8} | {'plain ' + format(small, ','):>11} "
-        f"{'plain ' + format(large, ','):>13} {'ratio':>6} {'queries':>8}"
+        f"{'page':<35} {'at ' + s_:>9} {'at ' + l_:>12} {'ratio':>5}  {'SQL ms':>11} "
+        f"{'queries':>7} | {'plain ' + s_:>11} {'plain ' + l_:>13} {'ratio':>6} {'queries':>7}"
     )
     print(header)
     print("-" * len(header))
     for name in a:
         ours_a, ours_b = a[name]["ours"], b[name]["ours"]
-        queries = f"{ours_a['queries']}/{ours_b['queries']}"
+        sql = f"{_median(ours_a, 'sql_samples'):.1f}/{_median(ours_b, 'sql_samples'):.1f}"
+        if db == "sqlite":
+            sql = "-"  # in-process: rows are read after execute(), so it cannot be told apart
         line = (
-            f"{name:<36} {ours_a['median_ms']:>10.1f} {ours_b['median_ms']:>12.1f} "
-            f"{ours_b['median_ms'] / ours_a['median_ms']:>6.2f} {queries:>8} |"
+            f"{name:<35} {_median(ours_a):>9.1f} {_median(ours_b):>12.1f} "
+            f"{_median(ours_b) / _median(ours_a):>5.2f}  {sql:>11} "
+            f"{str(ours_a['rows']) + '/' + str(ours_b['rows']):>7} "
+            f"{str(ours_a['queries']) + '/' + str(ours_b['queries']):>7} |"
         )
         if "plain" in a[name]:
             pa, pb = a[name]["plain"], b[name]["plain"]
             line += (
-                f" {pa['median_ms']:>11.1f} {pb['median_ms']:>13.1f} "
-                f"{pb['median_ms'] / pa['median_ms']:>6.2f} {pa['queries']}/{pb['queries']:>6}"
+                f" {_median(pa):>11.1f} {_median(pb):>13.1f} {_median(pb) / _median(pa):>6.1f} "
+                f"{str(pa['queries']) + '/' + str(pb['queries']):>7}"
             )
         print(line)
     counts = sum(p["ours"]["counts"] for p in b.values())
-    print(f"COUNT(*) queries on our pages at {large:,}: {counts}")
-    if show_plans:
-        print(f"\n{db}: query plans at {large:,} rows")
-        for name, plans in results[large]["plans"].items():
+    plain_counts = sum(p["plain"]["counts"] for p in b.values() if "plain" in p)
+    print(f"COUNT(*) per request at {l_}: ours {counts}, plain admin {plain_counts} (3 pages)")
+    if plans:
+        print(f"\n{db}: query plans at {l_} rows")
+        for name, page_plans in plans.items():
             print(f"  {name}:")
-            for plan in plans:
+            for plan in page_plans:
                 print("    " + plan)
     export = run_worker(db, str(large), "0", "0", "export", "no-plans")
     print(
@@ -488,6 +518,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plain-runs", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -501,7 +532,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        report(db, args.small, args.large, args.runs, args.plain_runs, args.explain)
+        report(db, args.small, args.large, args.runs, args.plain_runs, args.rounds, args.explain)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,13 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         term = search_term(search_term_)
         return (entitlements_matching(queryset, term) if term else queryset), False
 
+    def get_ordering(self, request):
+        # Awaiting confirmation: the longest waiting first, in the order of the partial index
+        # `entitlement_pending` (newest-id-first would walk the table to find the few pending).
+        if request.GET.get(AwaitingConfirmationFilter.parameter_name) == "yes":
+            return ("pending_since", "id")
+        return super().get_ordering(request)
+
     @admin.display(description="current product")
     def current_product(self, obj):
         return obj.product.name

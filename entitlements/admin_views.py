@@ -27,7 +27,7 @@ from .models import ChangeAttempt, Entitlement
 from .outcomes import Outcome
 
 HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
-ATTENTION_ROWS = 200
+ATTENTION_ROWS = 100  # of each list; the audit log filters show the rest
 
 OUTCOME_LEVELS = {
     Outcome.COMPLETED: flash.SUCCESS,

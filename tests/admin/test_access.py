@@ -157,3 +157,16 @@ def test_nobody_edits_the_entitlement_mirror_by_hand(admin_client, world):
     assert admin_client.get(reverse("admin:entitlements_entitlement_add")).status_code == 403
     entitlement.refresh_from_db()
     assert (entitlement.status, entitlement.account_id) == ("ACTIVE", "ACC-1001")
+
+
+def test_the_catalogue_lists_products_by_provider_and_tier_and_if_active(agent_client, world):
+    response = agent_client.get(reverse("admin:entitlements_product_changelist"))
+    page = response.content.decode()
+    assert "<h1>Catalogue</h1>" in page
+    names = [p.name for p in response.context["cl"].result_list]
+    assert names == [
+        "Disney+ Basic", "Disney+ Standard", "Disney+ Premium",
+        "Netflix Legacy", "Netflix Basic", "Netflix Standard", "Netflix Premium",
+    ]  # fmt: skip
+    assert "column-tier" in page and "column-active" in page
+    assert 'alt="False"' in page  # Netflix Legacy is inactive

@@ -198,3 +198,24 @@ def test_an_unknown_outcome_blocks_changes_until_reconciled(agent_client, world,
     assert "Outcome unknown: do not resubmit, a supervisor will reconcile" in page
     assert "a supervisor must reconcile it first" in page
     assert ">Change product</a>" not in page
+
+
+def test_awaiting_confirmation_lists_the_longest_waiting_first(agent_client, world):
+    from datetime import timedelta
+
+    now = timezone.now()
+    for opf_id, hours in [("ENT-NFX-1", 1), ("ENT-NFX-2", 30), ("ENT-DSN-1", 5)]:
+        entitlement = Entitlement.objects.get(opf_id=opf_id)
+        entitlement.pending_product = (
+            Product.objects.filter(provider_id=entitlement.provider_id)
+            .exclude(pk=entitlement.product_id)
+            .first()
+        )
+        entitlement.pending_since = now - timedelta(hours=hours)
+        entitlement.save()
+    response = agent_client.get(LIST + "?awaiting=yes")
+    assert [e.opf_id for e in response.context["cl"].result_list] == [
+        "ENT-NFX-2",
+        "ENT-DSN-1",
+        "ENT-NFX-1",
+    ]
