@@ -116,7 +116,7 @@ class SsoBackend(OIDCAuthenticationBackend):
                 },
             )
         except jwt.InvalidTokenError as exc:
-            raise SuspiciousOperation(f"token refused: {exc}") from exc
+            raise SuspiciousOperation(f"token refused: {_why(exc)} ({exc})") from exc
 
         audiences = [payload["aud"]] if isinstance(payload.get("aud"), str) else payload["aud"]
         azp = payload.get("azp")
@@ -259,6 +259,20 @@ class SsoBackend(OIDCAuthenticationBackend):
         user.first_name = smart_str(claims.get("given_name") or "")[:150]
         user.last_name = smart_str(claims.get("family_name") or "")[:150]
         user.email = smart_str(claims.get("email") or "")[:254]  # kept, never used to match
+
+
+def _why(exc: jwt.InvalidTokenError) -> str:
+    for kind, why in (
+        (jwt.InvalidSignatureError, "bad signature"),
+        (jwt.InvalidIssuerError, "wrong issuer"),
+        (jwt.InvalidAudienceError, "wrong audience"),
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not yet valid"),
+        (jwt.MissingRequiredClaimError, "missing claim"),
+    ):
+        if isinstance(exc, kind):
+            return why
+    return "invalid"
 
 
 class BreakGlassBackend(ModelBackend):

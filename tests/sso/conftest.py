@@ -219,6 +219,7 @@ class Relay:
 
     def __init__(self, target: str, host: str | None = None):
         self.target, self.host = target, host
+        self.force_bearer: str | None = None  # replace the Authorization header's token
         self.requests: list[dict] = []
         self.responses: list[dict] = []
         relay = self
@@ -237,6 +238,8 @@ class Relay:
                 }
                 if relay.host:
                     headers["Host"] = relay.host
+                if relay.force_bearer:
+                    headers["Authorization"] = f"Bearer {relay.force_bearer}"
                 answer = requests.request(
                     self.command,
                     relay.target + self.path,
