@@ -61,7 +61,9 @@ def _subject(user) -> str:
 
 
 def _page(request, template: str, status: int, **context):
-    return render(request, template, {**admin.site.each_context(request), **context}, status=status)
+    # subtitle: set, so that no template lookup fails (Django logs those with the request).
+    context = {**admin.site.each_context(request), "subtitle": None, **context}
+    return render(request, template, context, status=status)
 
 
 def _safe_next(request, candidate: str | None) -> str:
@@ -288,6 +290,7 @@ class BreakGlassLoginView(LoginView):
         context.update(admin.site.each_context(self.request))
         context.update(
             title="Break-glass sign-in",
+            subtitle=None,
             app_path=self.request.get_full_path(),
             sso_login_url=reverse("admin:login"),
         )
