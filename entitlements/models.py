@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .outcomes import BLOCKING, Outcome
+from .outcomes import BLOCKING, FINISHED, Outcome
 
 
 class Product(models.Model):
@@ -93,6 +93,11 @@ class ChangeOrigin(models.TextChoices):
     PROVIDER = "provider", "made at the provider"
 
 
+class AuditQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionError("Audit records are never deleted.")
+
+
 class ChangeAttempt(models.Model):
     """The audit record of one change of an entitlement's product.
 
@@ -134,10 +139,14 @@ class ChangeAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
     response_body = models.TextField("OPF response", blank=True)  # bounded by the client
     opf_message = models.TextField("OPF message", blank=True)
+    # What happened, in plain words, when OPF gave no message (e.g. "token endpoint unreachable").
+    detail = models.TextField(blank=True)
     # Each HTTP request made for this change (status, duration, note): a token refresh
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -167,5 +176,18 @@ class ChangeAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.entitlement_opf_id}: {self.from_product_id} -> {self.to_product_id}"
 
+    def save(self, *args, **kwargs):
+        # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
+        if getattr(self, "_loaded_outcome", None) in FINISHED:
+            raise PermissionError(f"Audit record {self.correlation_id} is finished.")
+        super().save(*args, **kwargs)
+        self._loaded_outcome = self.outcome
+
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_outcome = instance.__dict__.get("outcome")
+        return instance

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -19,7 +20,12 @@ from .models import ChangeAttempt, Entitlement, Product, new_correlation_id
 from .opf import ChangeProductResult, InvalidIdentifier, OpfClient, OpfConfig
 from .opf.client import validate_identifier
 from .outcomes import Outcome
-from .selectors import change_refusal
+from .selectors import (
+    entitlement_status_refusal,
+    open_change,
+    open_change_refusal,
+    product_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +141,9 @@ def change_product(
             opf_message="",
             attempts=(),
             duration_ms=0.0,
+            detail="The portal failed while calling OPF; OPF may have received the change.",
         )
-    return record_outcome(attempt_id=attempt.pk, result=result)
+    return record_outcome(attempt=attempt, result=result)
 
 
 def _record_intent(
@@ -148,66 +155,79 @@ def _record_intent(
     comment: str,
     expected_version: int | None,
 ) -> ChangeAttempt:
-    with transaction.atomic():
-        current = (
-            Entitlement.objects.select_for_update().select_related("product").get(pk=entitlement.pk)
-        )
-        if expected_version is not None and current.version != expected_version:
-            raise StaleEntitlement(messages.STALE_ENTITLEMENT)
-        refusal = change_refusal(current, new_product)
-        if refusal:
-            raise ChangeRefused(refusal)
-        try:
-            # The partial unique index lets one open change per entitlement exist, whatever
-            # the number of agents and processes: the loser of a race lands here.
-            with transaction.atomic():
-                return ChangeAttempt.objects.create(
-                    correlation_id=new_correlation_id(),
-                    user=user,
-                    **_actor(user),
-                    entitlement=current,
-                    entitlement_opf_id=current.opf_id,
-                    account_id=current.account_id,
-                    provider_id=current.provider_id,
-                    from_product=current.product,
-                    to_product=new_product,
-                    reason_code=reason_code,
-                    comment=comment,
-                    outcome=Outcome.IN_FLIGHT,
-                )
-        except IntegrityError as exc:
-            raise ChangeInProgress(messages.CHANGE_IN_PROGRESS) from exc
-
-
-def record_outcome(*, attempt_id: int, result: ChangeProductResult) -> ChangeAttempt:
-    """Store OPF's answer on the attempt and bring the mirror in line with it."""
-    with transaction.atomic():
-        attempt = ChangeAttempt.objects.select_related("to_product").get(pk=attempt_id)
-        entitlement = Entitlement.objects.select_for_update().get(pk=attempt.entitlement_id)
-        attempt = ChangeAttempt.objects.select_for_update().get(pk=attempt_id)
-        if attempt.outcome != Outcome.IN_FLIGHT:
-            # A notification (or a reconcile) got there first; never move it backwards.
-            log.info(
-                "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
-                attempt.correlation_id,
-                attempt.outcome,
-                result.http_status,
-                extra={"correlation_id": attempt.correlation_id},
+    try:
+        with transaction.atomic():
+            current = (
+                Entitlement.objects.select_for_update()
+                .select_related("product")
+                .get(pk=entitlement.pk)
             )
-            return attempt
-        now = timezone.now()
-        attempt.outcome = result.outcome
-        attempt.http_status = result.http_status
-        attempt.response_body = result.response_body
-        attempt.opf_message = result.opf_message
-        attempt.http_attempts = [
+            if expected_version is not None and current.version != expected_version:
+                raise StaleEntitlement(messages.STALE_ENTITLEMENT)
+            refusal = entitlement_status_refusal(current) or product_refusal(current, new_product)
+            if refusal:
+                raise ChangeRefused(refusal)
+            # The partial unique index lets one open change per entitlement exist, whatever
+            # the number of agents and processes: a second one fails here.
+            return ChangeAttempt.objects.create(
+                correlation_id=new_correlation_id(),
+                user=user,
+                **_actor(user),
+                entitlement=current,
+                entitlement_opf_id=current.opf_id,
+                account_id=current.account_id,
+                provider_id=current.provider_id,
+                from_product=current.product,
+                to_product=new_product,
+                reason_code=reason_code,
+                comment=comment,
+                outcome=Outcome.IN_FLIGHT,
+            )
+    except IntegrityError as exc:
+        # Asked only now, outside the failed transaction, to say what blocks the change.
+        blocking = open_change(entitlement)
+        refusal = open_change_refusal(blocking) if blocking else messages.CHANGE_IN_PROGRESS
+        raise ChangeInProgress(refusal) from exc
+
+
+def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
+    """Store OPF's answer on the attempt and bring the mirror in line with it."""
+    now = timezone.now()
+    answer = {
+        "outcome": result.outcome.value,
+        "http_status": result.http_status,
+        "response_body": result.response_body,
+        "opf_message": result.opf_message,
+        "detail": result.detail,
+        "http_attempts": [
             {"http_status": a.http_status, "duration_ms": round(a.duration_ms, 1), "note": a.note}
             for a in result.attempts
-        ]
-        attempt.duration_ms = round(result.duration_ms)
-        attempt.finished_at = now
-        attempt.save()
-        _apply_to_mirror(entitlement, attempt, now)
+        ],
+        "duration_ms": round(result.duration_ms),
+        "finished_at": now,
+    }
+    with transaction.atomic():
+        # Lock order: the change, then its entitlement (the notification handler's order too).
+        # The conditional update is the lock and the "still in flight?" check in one statement.
+        recorded = ChangeAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.IN_FLIGHT).update(
+            **answer
+        )
+        if recorded:
+            _apply_to_mirror(attempt, result.outcome, now)
+    if not recorded:
+        # A notification (or a reconcile) got there first; never move it backwards.
+        attempt.refresh_from_db()
+        log.info(
+            "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
+            attempt.correlation_id,
+            attempt.outcome,
+            result.http_status,
+            extra={"correlation_id": attempt.correlation_id},
+        )
+        return attempt
+    for field, value in answer.items():
+        setattr(attempt, field, value)
+    attempt._loaded_outcome = attempt.outcome
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -221,21 +241,22 @@ def record_outcome(*, attempt_id: int, result: ChangeProductResult) -> ChangeAtt
     return attempt
 
 
-def _apply_to_mirror(entitlement: Entitlement, attempt: ChangeAttempt, now) -> None:
-    outcome = Outcome(attempt.outcome)
+def _apply_to_mirror(attempt: ChangeAttempt, outcome: Outcome, now) -> None:
     if outcome == Outcome.COMPLETED:
-        entitlement.product_id = attempt.to_product_id
-        entitlement.pending_product = None
-        entitlement.pending_since = None
+        changes = {
+            "product_id": attempt.to_product_id,
+            "pending_product": None,
+            "pending_since": None,
+        }
     elif outcome == Outcome.AWAITING_CONFIRMATION:
-        entitlement.pending_product_id = attempt.to_product_id
-        entitlement.pending_since = now
+        changes = {"pending_product_id": attempt.to_product_id, "pending_since": now}
     elif outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):
-        entitlement.needs_review = True
+        changes = {"needs_review": True}
     else:
         return  # rejected or not sent: the mirror is as it was
-    entitlement.version += 1
-    entitlement.save()
+    Entitlement.objects.filter(pk=attempt.entitlement_id).update(
+        **changes, version=F("version") + 1, updated_at=now
+    )
 
 
 def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttempt]:
@@ -244,23 +265,22 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale_ids = list(
-        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
+    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
+        "created_at"
     )
     marked = []
-    for attempt_id in stale_ids:
+    for attempt in stale:
         result = ChangeProductResult(
             outcome=Outcome.OUTCOME_UNKNOWN,
             correlation_id="",
             http_status=None,
             response_body="",
-            opf_message="The portal stopped before OPF's answer was recorded.",
+            opf_message="",
+            detail="The portal stopped before OPF's answer was recorded; nothing was resent.",
             attempts=(),
             duration_ms=0.0,
         )
-        attempt = record_outcome(attempt_id=attempt_id, result=result)
+        attempt = record_outcome(attempt=attempt, result=result)
         if attempt.outcome == Outcome.OUTCOME_UNKNOWN:
             marked.append(attempt)
     return marked
