@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import keycloak_claims
+from .fixtures import keycloak_claims
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from careportal.sso.models import SsoIdentity
 from entitlements.roles import CARE_AGENT, CARE_SUPERVISOR
 
-from .conftest import keycloak_claims
+from .fixtures import keycloak_claims
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
