@@ -27,7 +27,7 @@ from mozilla_django_oidc.views import (
     OIDCLogoutView,
 )
 
-from .backends import refuse
+from .backends import Refusal, refuse
 from .discovery import ProviderUnavailable, lazy_setting, oidc_setting
 
 log = logging.getLogger("careportal.sso")
@@ -51,8 +51,10 @@ def audit_event(level: int, event: str, request, *, user: str = "", subject: str
 
 
 def _logfmt(value) -> str:
-    value = str(value).replace("\n", " ")
-    return f'"{value}"' if (" " in value or "=" in value or not value) else value
+    value = str(value).replace("\n", " ").replace("\r", " ")
+    if " " in value or "=" in value or '"' in value:
+        return '"' + value.replace('"', '\\"') + '"'
+    return value
 
 
 def _subject(user) -> str:
@@ -105,10 +107,7 @@ def admin_login(request):
         if admin.site.has_permission(request):
             return HttpResponseRedirect(next_url)
         # Signed in but not (or no longer) staff.
-        from .backends import Refusal
-
-        user = request.user
-        return refused_page(request, Refusal("no_role", username=user.get_username()))
+        return refused_page(request, Refusal("no_role", username=request.user.get_username()))
     query = urlencode({"next": next_url})
     return HttpResponseRedirect(f"{reverse('oidc_authentication_init')}?{query}")
 

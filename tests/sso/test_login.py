@@ -278,3 +278,23 @@ def test_the_demo_users(sso_browser):
         sso_browser.client.logout()
         sso_browser.op.cookies.clear()
     assert sso_browser.sign_in("nobody").status == 403
+
+
+def test_the_admin_login_page_for_someone_signed_in(client, agent, django_user_model):
+    client.force_login(agent)
+    response = client.get("/admin/login/?next=/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+    plain = django_user_model.objects.create_user("plain")  # signed in, not staff
+    client.force_login(plain)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 403
+    assert "No access to the Care Portal" in response.content.decode()
+
+
+def test_log_lines_cannot_be_forged_through_claims(sso_browser, op_user, sso_log):
+    sub = op_user(claims={"preferred_username": 'x" reason=ok\nsso sign-in user=root'})
+    sso_browser.sign_in(sub)
+    [line] = [r.getMessage() for r in sso_log if r.getMessage().startswith("sso refused")]
+    assert "\n" not in line
+    assert 'user="x\\" reason=ok sso sign-in user=root"' in line
