@@ -215,20 +215,26 @@ class SsoBackend(OIDCAuthenticationBackend):
 
     def create_user(self, claims):
         subject = claims["sub"]
-        try:
-            with transaction.atomic():
-                user = self.UserModel(username=self.unique_username(claims))
-                self._copy_profile(user, claims)
-                user.set_unusable_password()
-                user.save()
-                SsoIdentity.objects.create(user=user, subject=subject, issuer=discovery.issuer())
-        except IntegrityError:
-            # The same person signing in twice at once: the other request made the account.
-            identity = SsoIdentity.objects.select_related("user").filter(subject=subject).first()
-            if identity is None:
-                raise
-            return self.update_user(identity.user, claims)
-        return user
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    user = self.UserModel(username=self.unique_username(claims))
+                    self._copy_profile(user, claims)
+                    user.set_unusable_password()
+                    user.save()
+                    SsoIdentity.objects.create(
+                        user=user, subject=subject, issuer=discovery.issuer()
+                    )
+                return user
+            except IntegrityError:
+                # The same person signing in twice at once: the other request made the account.
+                identity = SsoIdentity.objects.select_related("user").filter(subject=subject)
+                if identity.exists():
+                    return self.update_user(identity.get().user, claims)
+                if attempt == 2:
+                    raise
+                # Someone else took the username meanwhile: pick another one.
+        raise AssertionError("unreachable")
 
     def update_user(self, user, claims):
         self._copy_profile(user, claims)

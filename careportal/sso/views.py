@@ -149,6 +149,9 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
         state = request.GET.get("state")
         if "code" in request.GET and state not in request.session.get("oidc_states", {}):
             # Not a sign-in this browser started, or one already finished (a replay).
+            if self.user_before is not None:
+                # Signed in already (the Back button): nothing to do, and nothing ends.
+                return HttpResponseRedirect(reverse("admin:index"))
             refuse(request, "invalid_state", "unknown or already used state")
             return self.login_failure()
         try:

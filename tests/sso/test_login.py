@@ -252,6 +252,17 @@ def test_a_replayed_callback_is_refused(sso_browser, op_user):
     assert "_auth_user_id" not in sso_browser.client.session
 
 
+def test_a_replayed_callback_does_not_end_a_session(sso_browser, op_user):
+    sub = op_user("back-button", ["care-agent"])
+    sso_browser.sign_in(sub)
+    callback = next(url for url in sso_browser.urls() if "/oidc/callback/?code=" in url)
+
+    page = sso_browser.go(callback)
+
+    assert (page.path, page.status) == ("/admin/", 200)
+    assert signed_in_user(sso_browser.client).sso_identity.subject == sub
+
+
 def test_denied_at_the_provider(sso_browser):
     page = sso_browser.go("/admin/")
     page = sso_browser.go(page.url, method="post", data={"action": "deny"})
@@ -298,3 +309,17 @@ def test_log_lines_cannot_be_forged_through_claims(sso_browser, op_user, sso_log
     [line] = [r.getMessage() for r in sso_log if r.getMessage().startswith("sso refused")]
     assert "\n" not in line
     assert 'user="x\\" reason=ok sso sign-in user=root"' in line
+
+
+def test_two_first_sign_ins_at_once_make_one_account(sso_browser, op_user):
+    """The second request finds the account the first one made (unique subject)."""
+    from careportal.sso.backends import SsoBackend
+
+    sub = op_user("twice", ["care-agent"])
+    sso_browser.sign_in(sub)
+    first = signed_in_user(sso_browser.client)
+
+    again = SsoBackend().create_user(keycloak_claims("twice", ["care-agent"], sub=sub))
+
+    assert again.pk == first.pk
+    assert SsoIdentity.objects.filter(subject=sub).count() == 1
