@@ -7,7 +7,7 @@ Other test folders use them by importing, e.g. in their conftest.py:
 
     from tests.sso.fixtures import oidc_provider, sso_configured  # noqa: F401
 
-and, in a browser test, `sign_in_with_sso(page, live_server.url, oidc_provider, "agent")`.
+and, in a browser test, `sign_in_with_sso(page, live_server.url, "agent")`.
 `link_to_provider(user, "agent")` makes a local test user the account of the provider's
 subject "agent", so journeys written for the `agent` fixture run through SSO unchanged.
 """
@@ -315,12 +315,21 @@ def sso_log():
 # --- for browser journeys (Playwright) -------------------------------------------------------
 
 
-def sign_in_with_sso(page, base_url: str, provider: Provider, sub: str, start: str = "/admin/"):
-    """Open the portal, and sign in at the provider's page as `sub`."""
+def sign_in_with_sso(page, base_url: str, sub: str, start: str = "/admin/"):
+    """Open the portal and sign in at the provider's page (OIDC_ISSUER) as `sub`."""
+    from django.conf import settings
+
     page.goto(base_url + start)
-    assert page.url.startswith(provider.url + "/oauth2/authorize"), page.url
+    assert page.url.startswith(settings.OIDC_ISSUER + "/oauth2/authorize"), page.url
     page.locator(f'button[name="sub"][value="{sub}"]').click()
     page.wait_for_load_state()
+
+
+def sign_out_with_sso(page):
+    """The admin's Log out, and the confirmation the demo provider asks for."""
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url("**/sso/signed-out/")
 
 
 def link_to_provider(user, sub: str | None = None):

@@ -7,8 +7,8 @@ from .fixtures import sign_in_with_sso
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed data; the roles (groups) come back for every test.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server needs committed data (the roles come back after each flush).
+    pytest.mark.django_db(transaction=True),
 ]
 
 ENTITLEMENTS = "/admin/entitlements/entitlement/"
@@ -31,7 +31,7 @@ def at_provider_login(page, provider) -> bool:
 
 
 def sign_in(page, live_server, provider, sub: str):
-    sign_in_with_sso(page, live_server.url, provider, sub)
+    sign_in_with_sso(page, live_server.url, sub)
 
 
 def test_an_anonymous_visit_lands_on_the_providers_login(page, live_server, oidc_provider):
