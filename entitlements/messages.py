@@ -50,3 +50,14 @@ def outcome_message(outcome: Outcome, *, opf_message: str = "", credentials_refu
         return CREDENTIALS_REFUSED
     text = OUTCOME_MESSAGES[Outcome(outcome)]
     return text.format(opf_message=opf_message or "no reason given")
+
+
+def attempt_message(attempt) -> str:
+    """The message for a recorded change attempt (a ChangeAttempt)."""
+    outcome = Outcome(attempt.outcome)
+    # OPF rejects a change with 400; 401/403 as a final answer means it refused our credentials
+    # even after a fresh token.
+    credentials_refused = outcome == Outcome.REJECTED and attempt.http_status in (401, 403)
+    return outcome_message(
+        outcome, opf_message=attempt.opf_message, credentials_refused=credentials_refused
+    )

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .outcomes import BLOCKING, Outcome
+from .outcomes import BLOCKING, FINISHED, Outcome
 
 
 class Product(models.Model):
@@ -98,6 +98,11 @@ class ChangeOrigin(models.TextChoices):
     PROVIDER = "provider", "made at the provider"
 
 
+class AuditQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionError("Audit records are never deleted.")
+
+
 class ChangeAttempt(models.Model):
     """The audit record of one change of an entitlement's product.
 
@@ -144,6 +149,8 @@ class ChangeAttempt(models.Model):
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "change attempt"
@@ -172,8 +179,21 @@ class ChangeAttempt(models.Model):
     def __str__(self) -> str:
         return f"{self.entitlement_opf_id}: {self.from_product_id} -> {self.to_product_id}"
 
+    def save(self, *args, **kwargs):
+        # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
+        if getattr(self, "_loaded_outcome", None) in FINISHED:
+            raise PermissionError(f"Audit record {self.correlation_id} is finished.")
+        super().save(*args, **kwargs)
+        self._loaded_outcome = self.outcome
+
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_outcome = instance.__dict__.get("outcome")
+        return instance
 
 
 class DeliveryResult(models.TextChoices):

@@ -15,3 +15,15 @@ SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "view_notificationdelivery",  # OPF notifications kept for review (issue 5)
 ]
 ROLE_PERMISSIONS = {CARE_AGENT: AGENT_PERMISSIONS, CARE_SUPERVISOR: SUPERVISOR_PERMISSIONS}
+
+
+def ensure_roles(**kwargs) -> None:
+    """Create the role groups with exactly their permissions (post_migrate: after a flush too)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = Permission.objects.filter(
+            content_type__app_label="entitlements", codename__in=codenames
+        )
+        group.permissions.set(permissions)

@@ -22,11 +22,14 @@ def entitlement_refusal(entitlement: Entitlement) -> str | None:
     if entitlement.status not in settings.CHANGEABLE_STATUSES:
         return messages.STATUS_FORBIDS.format(status=entitlement.get_status_display())
     current = open_change(entitlement)
-    if current is None:
-        return None
-    if current.outcome == Outcome.AWAITING_CONFIRMATION:
-        return messages.PENDING_CHANGE.format(product=current.to_product.name)
-    if current.outcome == Outcome.OUTCOME_UNKNOWN:
+    return None if current is None else open_change_refusal(current)
+
+
+def open_change_refusal(change: ChangeAttempt) -> str:
+    """Why an open change blocks another one on the same entitlement."""
+    if change.outcome == Outcome.AWAITING_CONFIRMATION:
+        return messages.PENDING_CHANGE.format(product=change.to_product.name)
+    if change.outcome == Outcome.OUTCOME_UNKNOWN:
         return messages.UNKNOWN_OUTCOME
     return messages.CHANGE_IN_PROGRESS
 

@@ -29,7 +29,7 @@ from .notifications.payload import EventType, Notification
 from .opf import ChangeProductResult, InvalidIdentifier, OpfClient, OpfConfig
 from .opf.client import validate_identifier
 from .outcomes import BLOCKING, Outcome
-from .selectors import change_refusal
+from .selectors import change_refusal, open_change, open_change_refusal
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,9 @@ def _record_intent(
         )
         if expected_version is not None and current.version != expected_version:
             raise StaleEntitlement(messages.STALE_ENTITLEMENT)
+        blocking = open_change(current)
+        if blocking is not None:
+            raise ChangeInProgress(open_change_refusal(blocking))
         refusal = change_refusal(current, new_product)
         if refusal:
             raise ChangeRefused(refusal)

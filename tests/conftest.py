@@ -88,3 +88,95 @@ def page(chromium, request):
     pg.snap = snap
     yield pg
     context.close()
+
+
+# --- OPF: the sandbox over real HTTP, and a small world loaded into it and into the portal ------
+
+CATALOGUE = [
+    {"productId": "Netflix_EU_B_BUNDLE_BASIC", "name": "Netflix Basic",
+     "providerId": "Netflix_EU_B", "providerResourceId": "BUNDLE_BASIC", "tier": 1},
+    {"productId": "Netflix_EU_B_BUNDLE_STANDARD", "name": "Netflix Standard",
+     "providerId": "Netflix_EU_B", "providerResourceId": "BUNDLE_STANDARD", "tier": 2},
+    {"productId": "Netflix_EU_B_BUNDLE_PREMIUM", "name": "Netflix Premium",
+     "providerId": "Netflix_EU_B", "providerResourceId": "BUNDLE_PREMIUM", "tier": 3},
+    {"productId": "Netflix_EU_B_BUNDLE_LEGACY", "name": "Netflix Legacy",
+     "providerId": "Netflix_EU_B", "providerResourceId": "BUNDLE_LEGACY", "tier": 0,
+     "active": False},
+    {"productId": "DisneyPlus_EU_BASIC", "name": "Disney+ Basic",
+     "providerId": "DisneyPlus_EU", "providerResourceId": "BASIC", "tier": 1},
+    {"productId": "DisneyPlus_EU_STANDARD", "name": "Disney+ Standard",
+     "providerId": "DisneyPlus_EU", "providerResourceId": "STANDARD", "tier": 2},
+    {"productId": "DisneyPlus_EU_PREMIUM", "name": "Disney+ Premium",
+     "providerId": "DisneyPlus_EU", "providerResourceId": "PREMIUM", "tier": 3},
+]
+ENTITLEMENTS = [
+    {"entitlementId": "ENT-NFX-1", "accountId": "ACC-1001",
+     "productId": "Netflix_EU_B_BUNDLE_STANDARD", "status": "ACTIVE"},
+    {"entitlementId": "ENT-NFX-2", "accountId": "ACC-1002",
+     "productId": "Netflix_EU_B_BUNDLE_PREMIUM", "status": "ACTIVE"},
+    {"entitlementId": "ENT-DSN-1", "accountId": "ACC-1001",
+     "productId": "DisneyPlus_EU_STANDARD", "status": "ACTIVE"},
+    {"entitlementId": "ENT-CANCELLED", "accountId": "ACC-1003",
+     "productId": "Netflix_EU_B_BUNDLE_BASIC", "status": "CANCELLED"},
+    {"entitlementId": "ENT-REVOKED", "accountId": "ACC-1003",
+     "productId": "Netflix_EU_B_BUNDLE_BASIC", "status": "REVOKED"},
+]
+# The provider whose changes the sandbox answers with 202 (confirmed later).
+CONFIRM_LATER = "DisneyPlus_EU"
+
+
+def load_world_into_portal(catalogue=CATALOGUE, entitlements=ENTITLEMENTS) -> None:
+    from entitlements.models import Entitlement, Product
+
+    products = {}
+    for row in catalogue:
+        products[row["productId"]] = Product.objects.create(
+            opf_id=row["productId"],
+            name=row["name"],
+            provider_id=row["providerId"],
+            provider_resource_id=row["providerResourceId"],
+            tier=row["tier"],
+            active=row.get("active", True),
+        )
+    for row in entitlements:
+        product = products[row["productId"]]
+        Entitlement.objects.create(
+            opf_id=row["entitlementId"],
+            account_id=row["accountId"],
+            provider_id=product.provider_id,
+            product=product,
+            status=row["status"],
+        )
+
+
+@pytest.fixture(scope="session")
+def opf_sandbox_server():
+    from entitlements.opf_sandbox.server import Sandbox
+
+    sandbox = Sandbox(
+        port=0, products=CATALOGUE, entitlements=ENTITLEMENTS, confirm_later=[CONFIRM_LATER]
+    ).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(opf_sandbox_server, settings):
+    """The OPF sandbox, pristine for each test, with the portal's OPF settings pointing at it."""
+    from django.core.cache import cache
+
+    opf_sandbox_server.reset()
+    settings.OPF_BASE_URL = opf_sandbox_server.url
+    settings.OPF_TOKEN_URL = opf_sandbox_server.token_url
+    settings.OPF_TOKEN_GRANT = "password"
+    settings.OPF_READ_TIMEOUT = 2.0
+    settings.OPF_CONNECT_TIMEOUT = 1.0
+    cache.clear()  # no OPF token from an earlier test
+    yield opf_sandbox_server
+    opf_sandbox_server.reset()
+
+
+@pytest.fixture
+def world(db):
+    """The sandbox's catalogue and entitlements, mirrored in the portal's database."""
+    load_world_into_portal()

@@ -3,12 +3,10 @@
 
 On PostgreSQL a row trigger keeps the delivery log append-only: deletes are refused, and so is
 every update except clearing `needs_review` once a supervisor has looked at the delivery.
-Supervisors may view the log.
 """
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
 APPEND_ONLY = """
@@ -48,20 +46,6 @@ def create_trigger(apps, schema_editor):
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_APPEND_ONLY, params=None)
-
-
-def let_supervisors_view(apps, schema_editor):
-    app_config = apps.get_app_config("entitlements")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    view = Permission.objects.filter(
-        content_type__app_label="entitlements", codename="view_notificationdelivery"
-    )
-    for group in Group.objects.filter(name="Care supervisor"):
-        group.permissions.add(*view)
 
 
 class Migration(migrations.Migration):
@@ -110,5 +94,4 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(create_trigger, drop_trigger),
-        migrations.RunPython(let_supervisors_view, migrations.RunPython.noop),
     ]

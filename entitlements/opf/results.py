@@ -1,0 +1,33 @@
+"""What one changeProduct attempt produced, as plain values the service layer stores and shows."""
+
+from dataclasses import dataclass
+
+from entitlements.outcomes import Outcome
+
+# Bodies are stored in audit rows and logged; OPF (or a proxy in front of it) could answer with
+# anything, so they are cut to a size a row and a log line can carry.
+MAX_BODY_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class HttpAttempt:
+    """One changeProduct request actually sent (or tried)."""
+
+    http_status: int | None
+    duration_ms: float
+    note: str  # e.g. "connect refused", "read timeout", "403 -> token refreshed"
+
+
+@dataclass(frozen=True)
+class ChangeProductResult:
+    outcome: Outcome
+    correlation_id: str
+    http_status: int | None  # of the last attempt; None when no answer came
+    response_body: str  # bounded to MAX_BODY_CHARS, "" if none
+    opf_message: str  # OPF's own error message for a 400, "" otherwise
+    attempts: tuple[HttpAttempt, ...]
+    duration_ms: float
+    credentials_refused: bool = False
+    # Plain words on why, for the audit record and supervisors: e.g. "OPF token endpoint
+    # unreachable (connect refused)" or "read timeout after the request was sent". Never a secret.
+    detail: str = ""

@@ -1,0 +1,116 @@
+"""The control API under /_sandbox/: the Sandbox's Python methods over HTTP, for a sandbox that
+runs in another process (the demo, browser tests). Its requests are not recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from . import page
+from .routing import CONTROL_PREFIX, decode_segment
+from .wire import Response, error_response, json_response
+
+if TYPE_CHECKING:
+    from .server import Sandbox
+
+_Action = Callable[["Sandbox", dict[str, list[str]], dict[str, Any]], Response]
+
+
+def handle(sandbox: Sandbox, method: str, path: str, query: str, body: bytes) -> Response:
+    route = path[len(CONTROL_PREFIX) :].strip("/")
+    if route.startswith("entitlements/"):
+        return _entitlement(sandbox, method, route.removeprefix("entitlements/"))
+    actions = _ROUTES.get(route)
+    if actions is None:
+        return error_response(404, "NOT_FOUND", f"No control endpoint {path}")
+    action = actions.get(method)
+    if action is None:
+        return error_response(
+            405, "METHOD_NOT_ALLOWED", f"Use {', '.join(actions)}.", Allow=", ".join(actions)
+        )
+    try:
+        return action(sandbox, parse_qs(query), _json_object(body))
+    except ValueError as exc:  # bad JSON, bad data rows, unknown fault or setting
+        return error_response(400, "BAD_CONTROL_REQUEST", str(exc))
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    payload = json.loads(body)
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    return payload
+
+
+def _entitlement(sandbox: Sandbox, method: str, segment: str) -> Response:
+    if method != "GET":
+        return error_response(405, "METHOD_NOT_ALLOWED", "Use GET.", Allow="GET")
+    entitlement_id = decode_segment(segment)
+    found = None if entitlement_id is None else sandbox.entitlement(entitlement_id)
+    if found is None:
+        return error_response(404, "ENTITLEMENT_NOT_FOUND", f"No entitlement {segment}")
+    return json_response(200, found)
+
+
+def _requests(sandbox: Sandbox, query: dict[str, list[str]], _: dict[str, Any]) -> Response:
+    kind = query.get("kind", [None])[0]
+    return json_response(200, [r.to_dict() for r in sandbox.requests(kind)])
+
+
+def _inject(sandbox: Sandbox, _: dict[str, list[str]], payload: dict[str, Any]) -> Response:
+    params = dict(payload)
+    try:
+        kind, fault = params.pop("kind"), params.pop("fault")
+    except KeyError as exc:
+        raise ValueError(f"missing {exc.args[0]!r}") from None
+    sandbox.inject(kind, fault, params.pop("count", 1), **params)
+    return json_response(200, sandbox.faults())
+
+
+def _load(sandbox: Sandbox, _: dict[str, list[str]], payload: dict[str, Any]) -> Response:
+    unknown = set(payload) - {"products", "entitlements"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    sandbox.load(products=payload.get("products"), entitlements=payload.get("entitlements"))
+    return json_response(
+        200, {"products": len(sandbox.products()), "entitlements": len(sandbox.entitlements())}
+    )
+
+
+def _configure(sandbox: Sandbox, _: dict[str, list[str]], payload: dict[str, Any]) -> Response:
+    sandbox.configure(**payload)
+    return json_response(200, sandbox.settings())
+
+
+def _then_no_content(call: Callable[[Sandbox], object]) -> _Action:
+    def action(sandbox: Sandbox, _: dict[str, list[str]], __: dict[str, Any]) -> Response:
+        call(sandbox)
+        return Response(204)
+
+    return action
+
+
+def _returning(call: Callable[[Sandbox], Any]) -> _Action:
+    def action(sandbox: Sandbox, _: dict[str, list[str]], __: dict[str, Any]) -> Response:
+        return json_response(200, call(sandbox))
+
+    return action
+
+
+_ROUTES: dict[str, dict[str, _Action]] = {
+    "": {"GET": lambda sandbox, _, __: page.render(sandbox)},
+    "requests": {"GET": _requests, "DELETE": _then_no_content(lambda s: s.reset_requests())},
+    "faults": {
+        "GET": _returning(lambda s: s.faults()),
+        "POST": _inject,
+        "DELETE": _then_no_content(lambda s: s.clear_faults()),
+    },
+    "load": {"POST": _load},
+    "reset": {"POST": _then_no_content(lambda s: s.reset())},
+    "settings": {"GET": _returning(lambda s: s.settings()), "POST": _configure},
+    "entitlements": {"GET": _returning(lambda s: s.entitlements())},
+    "products": {"GET": _returning(lambda s: s.products())},
+}

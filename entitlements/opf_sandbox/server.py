@@ -1,0 +1,264 @@
+"""The sandbox as an object: start it on a port, load data, inject faults, read what it received.
+
+Tests use it in-process (`Sandbox(port=0).start()` ... `stop()`, or as a context manager); the
+command line (`__main__`) wraps the same object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import socketserver
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from .data import Entitlement, Product
+from .faults import IMMEDIATE, FaultQueue, check_kind, make_fault
+from .handler import SandboxHandler
+from .recording import RecordedRequest, Recorder
+from .routing import change_product_path
+from .state import OpfState
+from .tokens import Credentials, TokenIssuer
+
+_SETTINGS = (
+    "latency_ms",
+    "confirm_later",
+    "auth_failure_status",
+    "token_lifetime",
+    "refresh_token_lifetime",
+)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True  # a hanging request must never keep the process alive
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox, *, verbose: bool) -> None:
+        self.sandbox = sandbox
+        self.verbose = verbose
+        self.stopping = threading.Event()  # wakes hang and latency faults on stop()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._serials = itertools.count(1)
+        super().__init__(address, SandboxHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, which can mean a DNS query; skip it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def connection_opened(self, connection: socket.socket) -> int:
+        with self._lock:
+            self._open.add(connection)
+            return next(self._serials)
+
+    def connection_closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections too, so a stopped sandbox answers nothing."""
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by its handler
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that vanish mid-request are normal in fault tests; no traceback for them.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class Sandbox:
+    """OPF's changeProduct and Keycloak's token endpoint on one local port, plus /_sandbox/."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        products: Iterable[Mapping[str, Any]] | None = None,
+        entitlements: Iterable[Mapping[str, Any]] | None = None,
+        confirm_later: Iterable[str] = (),
+        token_lifetime: float = 300,
+        refresh_token_lifetime: float = 1800,
+        auth_failure_status: int = 403,
+        credentials: Credentials | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.host, self.port, self.verbose = host, port, verbose
+        self.opf = OpfState()
+        self.tokens = TokenIssuer(credentials)
+        self.recorder = Recorder()
+        self.fault_queue = FaultQueue()
+        self.latency_ms: float = 0  # standing latency on every request (benchmarks)
+        self.auth_failure_status = 403
+        # Where signed notifications will go after a 202; delivery is not implemented yet.
+        self.notification_target: str | None = None
+        self._initial_products = list(products or [])
+        self._initial_entitlements = list(entitlements or [])
+        self.configure(
+            confirm_later=confirm_later,
+            token_lifetime=token_lifetime,
+            refresh_token_lifetime=refresh_token_lifetime,
+            auth_failure_status=auth_failure_status,
+        )
+        self._initial_settings = self.settings()
+        self.load(products=self._initial_products, entitlements=self._initial_entitlements)
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            raise RuntimeError("the sandbox is already running")
+        self._server = SandboxHTTPServer((self.host, self.port), self, verbose=self.verbose)
+        self.port = self._server.server_address[1]  # the one the OS picked when port was 0
+        self._thread = threading.Thread(
+            # A short poll interval keeps stop() quick.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"opf-sandbox:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        realm = self.tokens.credentials.realm
+        return f"{self.url}/keycloak/auth/realms/{realm}/protocol/openid-connect/token"
+
+    def change_product_url(self, entitlement_id: str) -> str:
+        return self.url + change_product_path(entitlement_id)
+
+    # --- data ----------------------------------------------------------------------------
+
+    def load(
+        self,
+        products: Iterable[Mapping[str, Any]] | None = None,
+        entitlements: Iterable[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Replace the catalogue and/or the entitlements (None leaves one as it is)."""
+        self.opf.load(products, entitlements)
+
+    def products(self) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.opf.products()]
+
+    def entitlements(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.opf.entitlements()]
+
+    def entitlement(self, entitlement_id: str) -> dict[str, Any] | None:
+        """{entitlementId, accountId, productId, status, pendingProductId}, or None if unknown."""
+        found = self.opf.entitlement(entitlement_id)
+        return None if found is None else found.to_dict()
+
+    def reset(self) -> None:
+        """Back to the state at construction: data, settings; no tokens, faults or requests."""
+        self.clear_faults()
+        self.reset_requests()
+        self.tokens.forget_all()
+        self.configure(**self._initial_settings)
+        self.load(products=self._initial_products, entitlements=self._initial_entitlements)
+
+    # --- recording -----------------------------------------------------------------------
+
+    def requests(self, kind: str | None = None) -> list[RecordedRequest]:
+        """Requests received, oldest first; kind is "token", "change_product" or "other"."""
+        return self.recorder.requests(kind)
+
+    def reset_requests(self) -> None:
+        self.recorder.clear()
+
+    # --- faults --------------------------------------------------------------------------
+
+    def inject(self, kind: str, fault: str, count: int = 1, **params: Any) -> None:
+        """The next `count` requests of `kind` get `fault`. `expire_tokens` acts at once."""
+        if fault in IMMEDIATE:
+            check_kind(kind, fault)
+            self.tokens.expire_access_tokens()
+            return
+        self.fault_queue.add(make_fault(kind, fault, count, params))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Faults still waiting for requests, with their remaining counts."""
+        return self.fault_queue.pending()
+
+    def clear_faults(self) -> None:
+        self.fault_queue.clear()
+
+    # --- settings ------------------------------------------------------------------------
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings at run time: latency_ms, confirm_later (provider ids),
+        auth_failure_status (401 or 403), token_lifetime, refresh_token_lifetime (seconds)."""
+        unknown = set(settings) - set(_SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}; known: {list(_SETTINGS)}")
+        for name in ("latency_ms", "token_lifetime", "refresh_token_lifetime"):
+            value = settings.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0")
+        if settings.get("auth_failure_status", 403) not in {401, 403}:
+            raise ValueError("auth_failure_status must be 401 or 403")
+        confirm_later = settings.get("confirm_later", ())
+        if isinstance(confirm_later, str) or not all(isinstance(p, str) for p in confirm_later):
+            raise ValueError("confirm_later must be a list of provider ids")
+
+        if "latency_ms" in settings:
+            self.latency_ms = settings["latency_ms"]
+        if "auth_failure_status" in settings:
+            self.auth_failure_status = settings["auth_failure_status"]
+        if "confirm_later" in settings:
+            self.opf.confirm_later = set(confirm_later)
+        if "token_lifetime" in settings:
+            self.tokens.access_lifetime = settings["token_lifetime"]
+        if "refresh_token_lifetime" in settings:
+            self.tokens.refresh_lifetime = settings["refresh_token_lifetime"]
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "confirm_later": sorted(self.opf.confirm_later),
+            "auth_failure_status": self.auth_failure_status,
+            "token_lifetime": self.tokens.access_lifetime,
+            "refresh_token_lifetime": self.tokens.refresh_lifetime,
+        }
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def _after_change(self, entitlement: Entitlement, product: Product, status: int) -> None:
+        """Called after every accepted change (200 or 202), outside the state lock.
+
+        The place where delivering a signed notification to `notification_target` after a 202
+        will go; nothing happens yet.
+        """

@@ -1,0 +1,126 @@
+"""OPF's side of changeProduct: the catalogue, the entitlements and the rules of a change."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .data import Entitlement, Product, entitlements_from_rows, products_from_rows
+
+# OPF does not document which states refuse a change; these two are final, so refusing them is
+# the least surprising guess (the portal refuses them itself before calling, matrix row O15).
+UNCHANGEABLE_STATUSES = frozenset({"CANCELLED", "REVOKED"})
+
+
+@dataclass(frozen=True)
+class ChangeAnswer:
+    """What OPF answers one changeProduct; `entitlement`/`product` are set only on 200/202."""
+
+    status: int
+    body: dict[str, Any]
+    entitlement: Entitlement | None = None
+    product: Product | None = None
+
+
+def _error(status: int, code: str, message: str) -> ChangeAnswer:
+    return ChangeAnswer(status, {"code": code, "message": message})
+
+
+class OpfState:
+    """Catalogue and entitlements, shared by the request threads (one lock guards both)."""
+
+    def __init__(self, confirm_later: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._products: dict[str, Product] = {}
+        self._entitlements: dict[str, Entitlement] = {}
+        # Providers whose changes OPF accepts with 202 and confirms later.
+        self.confirm_later: set[str] = set(confirm_later)
+
+    def load(
+        self,
+        products: Iterable[Mapping[str, Any]] | None = None,
+        entitlements: Iterable[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Replace the catalogue and/or the entitlements; None leaves that collection as it is.
+
+        Everything is parsed before anything is replaced, so a bad row changes nothing.
+        """
+        new_products = None if products is None else products_from_rows(products)
+        new_entitlements = None if entitlements is None else entitlements_from_rows(entitlements)
+        with self._lock:
+            if new_products is not None:
+                self._products = {p.product_id: p for p in new_products}
+            if new_entitlements is not None:
+                self._entitlements = {e.entitlement_id: e for e in new_entitlements}
+
+    def products(self) -> list[Product]:
+        with self._lock:
+            return list(self._products.values())
+
+    def entitlements(self) -> list[Entitlement]:
+        with self._lock:
+            return [replace(e) for e in self._entitlements.values()]
+
+    def entitlement(self, entitlement_id: str) -> Entitlement | None:
+        """A copy, so a caller never sees it change under its feet."""
+        with self._lock:
+            found = self._entitlements.get(entitlement_id)
+            return None if found is None else replace(found)
+
+    def change_product(self, entitlement_id: str, body: str) -> ChangeAnswer:
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            return _error(400, "INVALID_BODY", "The body must be a JSON object.")
+        product_id = payload.get("productId")
+        if not isinstance(product_id, str) or not product_id:
+            return _error(400, "INVALID_PRODUCT_ID", "productId must be a non-empty string.")
+
+        with self._lock:
+            entitlement = self._entitlements.get(entitlement_id)
+            if entitlement is None:
+                return _error(
+                    404, "ENTITLEMENT_NOT_FOUND", f"Entitlement {entitlement_id} does not exist."
+                )
+            product = self._products.get(product_id)
+            if product is None:
+                return _error(400, "PRODUCT_NOT_FOUND", f"Product {product_id} does not exist.")
+            if not product.active:
+                return _error(400, "PRODUCT_NOT_ACTIVE", f"Product {product_id} is not active.")
+            if entitlement.status in UNCHANGEABLE_STATUSES:
+                return _error(
+                    400,
+                    "ENTITLEMENT_NOT_CHANGEABLE",
+                    f"Entitlement {entitlement_id} is {entitlement.status}.",
+                )
+            current = self._products.get(entitlement.product_id)
+            if current is None or current.provider_id != product.provider_id:
+                return _error(
+                    400,
+                    "PROVIDER_MISMATCH",
+                    f"Product {product_id} is not offered by the entitlement's provider.",
+                )
+            if product.provider_id in self.confirm_later:
+                entitlement.pending_product_id = product_id
+                status = 202
+            else:
+                entitlement.product_id = product_id
+                entitlement.pending_product_id = None
+                status = 200
+            snapshot = replace(entitlement)
+
+        # The body describes the entitlement as OPF now holds it; on a 202 it still points to the
+        # old product (OPF documents no body at all, so the portal must not depend on this one).
+        body_out = {
+            "entitlementId": snapshot.entitlement_id,
+            "productId": snapshot.product_id,
+            "status": snapshot.status,
+        }
+        if status == 202:
+            body_out["pendingProductId"] = snapshot.pending_product_id
+        return ChangeAnswer(status, body_out, snapshot, product)
