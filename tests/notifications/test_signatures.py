@@ -38,18 +38,24 @@ def check(body=b"{}", *, webhook_id="msg_1", timestamp=NOW, sig=None, keys=None,
 
 def test_the_published_test_vector_signs_and_verifies():
     v = VECTOR
-    assert sign(
-        secret=v["secret"], webhook_id=v["webhook_id"], timestamp=v["timestamp"], body=v["body"]
-    ) == v["signature"]
-    assert verify(
-        keys=decode_secrets([v["secret"]]),
-        webhook_id=v["webhook_id"],
-        timestamp=str(v["timestamp"]),
-        signature=v["signature"],
-        body=v["body"],
-        tolerance=300,
-        now=v["timestamp"] + 10,
-    ) == v["timestamp"]
+    assert (
+        sign(
+            secret=v["secret"], webhook_id=v["webhook_id"], timestamp=v["timestamp"], body=v["body"]
+        )
+        == v["signature"]
+    )
+    assert (
+        verify(
+            keys=decode_secrets([v["secret"]]),
+            webhook_id=v["webhook_id"],
+            timestamp=str(v["timestamp"]),
+            signature=v["signature"],
+            body=v["body"],
+            tolerance=300,
+            now=v["timestamp"] + 10,
+        )
+        == v["timestamp"]
+    )
 
 
 def test_either_configured_secret_verifies_during_a_rotation():
