@@ -17,10 +17,17 @@ def open_change(entitlement: Entitlement) -> ChangeAttempt | None:
     )
 
 
-def entitlement_refusal(entitlement: Entitlement) -> str | None:
-    """Why this entitlement cannot change product now, or None when it can."""
+def entitlement_status_refusal(entitlement: Entitlement) -> str | None:
     if entitlement.status not in settings.CHANGEABLE_STATUSES:
         return messages.STATUS_FORBIDS.format(status=entitlement.get_status_display())
+    return None
+
+
+def entitlement_refusal(entitlement: Entitlement) -> str | None:
+    """Why this entitlement cannot change product now, or None when it can."""
+    refusal = entitlement_status_refusal(entitlement)
+    if refusal:
+        return refusal
     current = open_change(entitlement)
     return None if current is None else open_change_refusal(current)
 

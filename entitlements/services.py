@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -29,7 +30,12 @@ from .notifications.payload import EventType, Notification
 from .opf import ChangeProductResult, InvalidIdentifier, OpfClient, OpfConfig
 from .opf.client import validate_identifier
 from .outcomes import BLOCKING, Outcome
-from .selectors import change_refusal, open_change, open_change_refusal
+from .selectors import (
+    entitlement_status_refusal,
+    open_change,
+    open_change_refusal,
+    product_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +152,7 @@ def change_product(
             attempts=(),
             duration_ms=0.0,
         )
-    return record_outcome(attempt_id=attempt.pk, result=result)
+    return record_outcome(attempt=attempt, result=result)
 
 
 def _record_intent(
@@ -158,69 +164,78 @@ def _record_intent(
     comment: str,
     expected_version: int | None,
 ) -> ChangeAttempt:
-    with transaction.atomic():
-        current = (
-            Entitlement.objects.select_for_update().select_related("product").get(pk=entitlement.pk)
-        )
-        if expected_version is not None and current.version != expected_version:
-            raise StaleEntitlement(messages.STALE_ENTITLEMENT)
-        blocking = open_change(current)
-        if blocking is not None:
-            raise ChangeInProgress(open_change_refusal(blocking))
-        refusal = change_refusal(current, new_product)
-        if refusal:
-            raise ChangeRefused(refusal)
-        try:
-            # The partial unique index lets one open change per entitlement exist, whatever
-            # the number of agents and processes: the loser of a race lands here.
-            with transaction.atomic():
-                return ChangeAttempt.objects.create(
-                    correlation_id=new_correlation_id(),
-                    user=user,
-                    **_actor(user),
-                    entitlement=current,
-                    entitlement_opf_id=current.opf_id,
-                    account_id=current.account_id,
-                    provider_id=current.provider_id,
-                    from_product=current.product,
-                    to_product=new_product,
-                    reason_code=reason_code,
-                    comment=comment,
-                    outcome=Outcome.IN_FLIGHT,
-                )
-        except IntegrityError as exc:
-            raise ChangeInProgress(messages.CHANGE_IN_PROGRESS) from exc
-
-
-def record_outcome(*, attempt_id: int, result: ChangeProductResult) -> ChangeAttempt:
-    """Store OPF's answer on the attempt and bring the mirror in line with it."""
-    with transaction.atomic():
-        attempt = ChangeAttempt.objects.select_related("to_product").get(pk=attempt_id)
-        entitlement = Entitlement.objects.select_for_update().get(pk=attempt.entitlement_id)
-        attempt = ChangeAttempt.objects.select_for_update().get(pk=attempt_id)
-        if attempt.outcome != Outcome.IN_FLIGHT:
-            # A notification (or a reconcile) got there first; never move it backwards.
-            log.info(
-                "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
-                attempt.correlation_id,
-                attempt.outcome,
-                result.http_status,
-                extra={"correlation_id": attempt.correlation_id},
+    try:
+        with transaction.atomic():
+            current = (
+                Entitlement.objects.select_for_update()
+                .select_related("product")
+                .get(pk=entitlement.pk)
             )
-            return attempt
-        now = timezone.now()
-        attempt.outcome = result.outcome
-        attempt.http_status = result.http_status
-        attempt.response_body = result.response_body
-        attempt.opf_message = result.opf_message
-        attempt.http_attempts = [
+            if expected_version is not None and current.version != expected_version:
+                raise StaleEntitlement(messages.STALE_ENTITLEMENT)
+            refusal = entitlement_status_refusal(current) or product_refusal(current, new_product)
+            if refusal:
+                raise ChangeRefused(refusal)
+            # The partial unique index lets one open change per entitlement exist, whatever
+            # the number of agents and processes: a second one fails here.
+            return ChangeAttempt.objects.create(
+                correlation_id=new_correlation_id(),
+                user=user,
+                **_actor(user),
+                entitlement=current,
+                entitlement_opf_id=current.opf_id,
+                account_id=current.account_id,
+                provider_id=current.provider_id,
+                from_product=current.product,
+                to_product=new_product,
+                reason_code=reason_code,
+                comment=comment,
+                outcome=Outcome.IN_FLIGHT,
+            )
+    except IntegrityError as exc:
+        # Asked only now, outside the failed transaction, to say what blocks the change.
+        blocking = open_change(entitlement)
+        refusal = open_change_refusal(blocking) if blocking else messages.CHANGE_IN_PROGRESS
+        raise ChangeInProgress(refusal) from exc
+
+
+def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
+    """Store OPF's answer on the attempt and bring the mirror in line with it."""
+    now = timezone.now()
+    answer = {
+        "outcome": result.outcome.value,
+        "http_status": result.http_status,
+        "response_body": result.response_body,
+        "opf_message": result.opf_message,
+        "http_attempts": [
             {"http_status": a.http_status, "duration_ms": round(a.duration_ms, 1), "note": a.note}
             for a in result.attempts
-        ]
-        attempt.duration_ms = round(result.duration_ms)
-        attempt.finished_at = now
-        attempt.save()
-        _apply_to_mirror(entitlement, attempt, now)
+        ],
+        "duration_ms": round(result.duration_ms),
+        "finished_at": now,
+    }
+    with transaction.atomic():
+        # Lock order: the change, then its entitlement (the notification handler's order too).
+        # The conditional update is the lock and the "still in flight?" check in one statement.
+        recorded = ChangeAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.IN_FLIGHT).update(
+            **answer
+        )
+        if recorded:
+            _apply_to_mirror(attempt, result.outcome, now)
+    if not recorded:
+        # A notification (or a reconcile) got there first; never move it backwards.
+        attempt.refresh_from_db()
+        log.info(
+            "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
+            attempt.correlation_id,
+            attempt.outcome,
+            result.http_status,
+            extra={"correlation_id": attempt.correlation_id},
+        )
+        return attempt
+    for field, value in answer.items():
+        setattr(attempt, field, value)
+    attempt._loaded_outcome = attempt.outcome
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -234,21 +249,22 @@ def record_outcome(*, attempt_id: int, result: ChangeProductResult) -> ChangeAtt
     return attempt
 
 
-def _apply_to_mirror(entitlement: Entitlement, attempt: ChangeAttempt, now) -> None:
-    outcome = Outcome(attempt.outcome)
+def _apply_to_mirror(attempt: ChangeAttempt, outcome: Outcome, now) -> None:
     if outcome == Outcome.COMPLETED:
-        entitlement.product_id = attempt.to_product_id
-        entitlement.pending_product = None
-        entitlement.pending_since = None
+        changes = {
+            "product_id": attempt.to_product_id,
+            "pending_product": None,
+            "pending_since": None,
+        }
     elif outcome == Outcome.AWAITING_CONFIRMATION:
-        entitlement.pending_product_id = attempt.to_product_id
-        entitlement.pending_since = now
+        changes = {"pending_product_id": attempt.to_product_id, "pending_since": now}
     elif outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):
-        entitlement.needs_review = True
+        changes = {"needs_review": True}
     else:
         return  # rejected or not sent: the mirror is as it was
-    entitlement.version += 1
-    entitlement.save()
+    Entitlement.objects.filter(pk=attempt.entitlement_id).update(
+        **changes, version=F("version") + 1, updated_at=now
+    )
 
 
 def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttempt]:
@@ -257,13 +273,11 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale_ids = list(
-        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
+    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
+        "created_at"
     )
     marked = []
-    for attempt_id in stale_ids:
+    for attempt in stale:
         result = ChangeProductResult(
             outcome=Outcome.OUTCOME_UNKNOWN,
             correlation_id="",
@@ -273,7 +287,7 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
             attempts=(),
             duration_ms=0.0,
         )
-        attempt = record_outcome(attempt_id=attempt_id, result=result)
+        attempt = record_outcome(attempt=attempt, result=result)
         if attempt.outcome == Outcome.OUTCOME_UNKNOWN:
             marked.append(attempt)
     return marked
@@ -282,8 +296,9 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
 # --- OPF notifications (issue 5) ------------------------------------------------------------
 # OPF calls the portal back after a 202 and when a customer changes tier at the provider. Each
 # delivery is applied once: its NotificationDelivery row (unique webhook id) is written in the
-# same transaction as its effect. Locks are taken in the order record_outcome uses: the
-# entitlement, then the change.
+# same transaction as its effect. Locks are taken in the order record_outcome uses: the open
+# change (if any), then the entitlement; with both held, a copy of the delivery that committed
+# meanwhile is visible and recognised.
 
 DUPLICATE = "duplicate"
 
@@ -328,11 +343,7 @@ def apply_notification(
         return AppliedNotification(DUPLICATE, "already received", None)
     try:
         with transaction.atomic():
-            entitlement = (
-                Entitlement.objects.select_for_update()
-                .filter(opf_id=notification.entitlement_id)
-                .first()
-            )
+            entitlement = _lock_for_notification(notification)
             if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
                 raise _Duplicate
             now = timezone.now()
@@ -386,6 +397,25 @@ def apply_notification(
     return AppliedNotification(effect.result, effect.detail, delivery.pk)
 
 
+def _lock_for_notification(notification: Notification) -> Entitlement | None:
+    """Lock what the notification may change, in record_outcome's order; the entitlement."""
+    entitlement_id = (
+        Entitlement.objects.filter(opf_id=notification.entitlement_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if entitlement_id is None:
+        return None
+    if notification.event_type in (EventType.CHANGE_CONFIRMED, EventType.CHANGE_DECLINED):
+        # The only change a confirmation or decline can still move (at most one is open).
+        list(
+            ChangeAttempt.objects.select_for_update()
+            .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
+            .values_list("pk", flat=True)
+        )
+    return Entitlement.objects.select_for_update().filter(pk=entitlement_id).first()
+
+
 def _reported(notification: Notification, now: datetime) -> datetime:
     # A clock ahead of ours must not make every later notification look old.
     return min(notification.occurred_at, now)
@@ -396,8 +426,12 @@ def _is_older(moment: datetime, last: datetime | None) -> bool:
 
 
 def _awaited_change(entitlement: Entitlement, notification: Notification):
-    """The change a confirmation or decline is about (locked), or why none matches."""
-    changes = ChangeAttempt.objects.select_for_update().select_related("to_product")
+    """The change a confirmation or decline is about, or why none matches.
+
+    Read with a lock: an open one is already ours (_lock_for_notification), so this re-reads it
+    without waiting; a finished one never changes.
+    """
+    changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related("to_product")
     if notification.correlation_id:
         change = changes.filter(correlation_id=notification.correlation_id).first()
         if change is None:

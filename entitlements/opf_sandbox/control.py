@@ -32,7 +32,7 @@ def handle(sandbox: Sandbox, method: str, path: str, query: str, body: bytes) ->
         )
     try:
         return action(sandbox, parse_qs(query), _json_object(body))
-    except ValueError as exc:  # bad JSON, bad data rows, unknown fault or setting
+    except (ValueError, TypeError) as exc:  # bad JSON, rows, fault or setting; wrong types
         return error_response(400, "BAD_CONTROL_REQUEST", str(exc))
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # The entitlement statuses OPF names; anything else in a data file is a typo worth reporting.
 STATUSES = frozenset(
@@ -25,6 +25,9 @@ STATUSES = frozenset(
         "REVOKED",
     }
 )
+
+
+_Row = TypeVar("_Row", "Product", "Entitlement")
 
 
 class DataError(ValueError):
@@ -75,7 +78,7 @@ class Entitlement:
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> Entitlement:
         status = row.get("status") or "ACTIVE"
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             raise DataError(f"status {status!r} is not one of {sorted(STATUSES)}")
         pending = row.get("pendingProductId") or None
         if pending is not None and not isinstance(pending, str):
@@ -121,7 +124,9 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _parse_rows(rows, parse, *, key: str) -> list:
+def _parse_rows(
+    rows: Iterable[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], _Row], *, key: str
+) -> list[_Row]:
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise DataError("expected a list of objects")
     parsed, seen = [], set()

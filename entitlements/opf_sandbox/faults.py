@@ -43,6 +43,8 @@ class Fault:
 
 
 def check_kind(kind: str, name: str) -> None:
+    if not isinstance(kind, str) or not isinstance(name, str):
+        raise FaultError("kind and fault must be strings")
     if kind not in KINDS:
         raise FaultError(f"kind must be one of {list(KINDS)}, not {kind!r}")
     if name not in SPECS and name not in IMMEDIATE:

@@ -108,7 +108,7 @@ class Sandbox:
         self._initial_products = list(products or [])
         self._initial_entitlements = list(entitlements or [])
         self.configure(
-            confirm_later=confirm_later,
+            confirm_later=list(confirm_later),
             token_lifetime=token_lifetime,
             refresh_token_lifetime=refresh_token_lifetime,
             auth_failure_status=auth_failure_status,
@@ -208,8 +208,8 @@ class Sandbox:
 
     def inject(self, kind: str, fault: str, count: int = 1, **params: Any) -> None:
         """The next `count` requests of `kind` get `fault`. `expire_tokens` acts at once."""
+        check_kind(kind, fault)
         if fault in IMMEDIATE:
-            check_kind(kind, fault)
             self.tokens.expire_access_tokens()
             return
         self.fault_queue.add(make_fault(kind, fault, count, params))
@@ -238,7 +238,9 @@ class Sandbox:
         if settings.get("auth_failure_status", 403) not in {401, 403}:
             raise ValueError("auth_failure_status must be 401 or 403")
         confirm_later = settings.get("confirm_later", ())
-        if isinstance(confirm_later, str) or not all(isinstance(p, str) for p in confirm_later):
+        if not isinstance(confirm_later, (list, tuple, set, frozenset)) or not all(
+            isinstance(p, str) for p in confirm_later
+        ):
             raise ValueError("confirm_later must be a list of provider ids")
 
         self.notifier.configure(**notify)

@@ -340,3 +340,23 @@ def test_a_decline_after_a_confirmation_never_moves_the_change_back(sandbox, wor
     e = mirror()
     assert (e.product.opf_id, e.version) == ("DisneyPlus_EU_PREMIUM", 3)
     assert NotificationDelivery.objects.filter(needs_review=True).count() == 1
+
+
+def test_n2_notifications_racing_the_202_bookkeeping_always_end_settled(
+    notifying_sandbox, world, agent, caplog
+):
+    """The notification lands while the portal records the 202, again and again: whichever
+    commits first, the change ends confirmed and nothing deadlocks or answers 503."""
+    sandbox = notifying_sandbox
+    tiers = ["DisneyPlus_EU_PREMIUM", "DisneyPlus_EU_BASIC", "DisneyPlus_EU_STANDARD"]
+    for round_number in range(24):
+        sandbox.configure(notify_delay=(round_number % 8) / 1000)  # 0 to 7 ms
+        target = tiers[round_number % 3]
+        attempt = change("ENT-DSN-1", target, agent)
+        sandbox.wait_for_deliveries()
+        assert fresh(attempt).outcome == Outcome.CONFIRMED, round_number
+        e = mirror()
+        assert (e.product.opf_id, e.pending_product) == (target, None)
+    statuses = {a["status"] for d in sandbox.deliveries() for a in d["attempts"]}
+    assert statuses == {200}
+    assert "deadlock" not in caplog.text.lower()

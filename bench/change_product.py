@@ -1,0 +1,178 @@
+"""How much does the portal add to OPF's unavoidable round trip?
+
+Runs against the OPF sandbox with 20 ms of added latency and prints, measured side by side in
+one run, the median time of `services.change_product` (validation, the audit record before and
+after, the mirror update, token from the cache) against a bare keep-alive `requests.post` to the
+same sandbox, and their ratio. Target: ratio <= 1.25.
+
+    .venv/bin/python bench/change_product.py [--rounds 40] [--latency-ms 20]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/careportal .venv/bin/python bench/...
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(tmp: Path) -> None:
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    os.environ["CACHE_URL"] = f"filecache://{tmp / 'cache'}"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "careportal.settings"
+    import django
+
+    django.setup()
+
+
+class SandboxProcess:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.token_url = f"{url}/keycloak/auth/realms/opf/protocol/openid-connect/token"
+
+    def change_product_url(self, entitlement_id: str) -> str:
+        return f"{self.url}/tpes/v1/operator/entitlements/{entitlement_id}/actions/changeProduct"
+
+
+@contextlib.contextmanager
+def sandbox_process(products, entitlements, latency_ms: float):
+    """The sandbox in its own process, as in the demo: it must not share our GIL."""
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "entitlements.opf_sandbox", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        requests.post(
+            f"{url}/_sandbox/load",
+            json={"products": products, "entitlements": entitlements},
+            timeout=5,
+        ).raise_for_status()
+        requests.post(
+            f"{url}/_sandbox/settings", json={"latency_ms": latency_ms}, timeout=5
+        ).raise_for_status()
+        yield SandboxProcess(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--latency-ms", type=float, default=20)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="careportal-bench-") as tmp:
+        setup_django(Path(tmp))
+        from django.db import connection
+
+        # A throwaway database (test_<name>), migrated, dropped at the end.
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args.rounds, args.latency_ms)
+        finally:
+            connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+
+
+def run(rounds: int, latency_ms: float) -> None:
+    import requests
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from entitlements.models import Entitlement, Product
+    from entitlements.services import change_product
+    from tests.conftest import CATALOGUE, load_world_into_portal
+
+    entitlements = [
+        {
+            "entitlementId": f"BENCH-{i:04d}",
+            "accountId": f"ACC-B{i:04d}",
+            "productId": "Netflix_EU_B_BUNDLE_STANDARD",
+            "status": "ACTIVE",
+        }
+        for i in range(rounds + 5)
+    ]
+    load_world_into_portal(CATALOGUE, entitlements)
+    agent = get_user_model().objects.create_user("bench-agent")
+    premium = Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM")
+
+    with sandbox_process(CATALOGUE, entitlements, latency_ms) as sandbox:
+        settings.OPF_BASE_URL = sandbox.url
+        settings.OPF_TOKEN_URL = sandbox.token_url
+
+        bare = requests.Session()
+        token = bare.post(
+            sandbox.token_url,
+            data={
+                "grant_type": "password",
+                "client_id": settings.OPF_CLIENT_ID,
+                "username": settings.OPF_USERNAME,
+                "password": settings.OPF_PASSWORD,
+            },
+            timeout=5,
+        ).json()["access_token"]
+
+        def bare_post(i: int) -> None:
+            response = bare.post(
+                sandbox.change_product_url(f"BENCH-{i:04d}"),
+                json={"productId": "Netflix_EU_B_BUNDLE_BASIC"},
+                headers={"Authorization": f"Bearer {token}", "x-correlation-id": str(uuid.uuid4())},
+                timeout=5,
+            )
+            assert response.status_code == 200, response.status_code
+
+        # The caller (the admin view) has the entitlement already; load them up front.
+        by_id = Entitlement.objects.in_bulk(field_name="opf_id")
+
+        def portal_change(i: int) -> None:
+            attempt = change_product(
+                entitlement=by_id[f"BENCH-{i:04d}"],
+                new_product=premium,
+                user=agent,
+                reason_code="customer_upgrade",
+            )
+            assert attempt.outcome == "completed", attempt.outcome
+
+        # Warm both paths (the portal's first call fetches its token and opens its connection).
+        portal_change(rounds + 1)
+        bare_post(rounds + 2)
+
+        portal, plain = [], []
+        for i in range(rounds):  # interleaved, so machine noise hits both alike
+            start = time.perf_counter()
+            portal_change(i)
+            portal.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            bare_post(rounds + 3)
+            plain.append(time.perf_counter() - start)
+
+    portal_ms = statistics.median(portal) * 1000
+    plain_ms = statistics.median(plain) * 1000
+    ratio = portal_ms / plain_ms
+    print(f"database: {connection.vendor}; sandbox latency: {latency_ms:g} ms; rounds: {rounds}")
+    print(f"{'':28}{'median ms':>10}{'p90 ms':>10}")
+    for name, samples in (("change_product (portal)", portal), ("bare requests.post", plain)):
+        p90 = statistics.quantiles(samples, n=10)[-1] * 1000
+        print(f"{name:28}{statistics.median(samples) * 1000:10.2f}{p90:10.2f}")
+    verdict = "OK" if ratio <= 1.25 else "OVER"
+    print(f"ratio portal / bare: {ratio:.3f} (target <= 1.25) -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
