@@ -244,6 +244,8 @@ class NotificationDelivery(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     remote_addr = models.CharField(max_length=45, blank=True)
 
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = "OPF notification"
@@ -253,6 +255,13 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.entitlement_opf_id} ({self.webhook_id})"
+
+    def save(self, *args, **kwargs):
+        # Written once; afterwards only a supervisor's "reviewed" may change (PostgreSQL also
+        # enforces it with a trigger).
+        if not self._state.adding and set(kwargs.get("update_fields") or ()) != {"needs_review"}:
+            raise PermissionError(f"Notification delivery {self.webhook_id} is kept as received.")
+        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Notification deliveries are never deleted.")
