@@ -144,6 +144,8 @@ class ChangeAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
     response_body = models.TextField("OPF response", blank=True)  # bounded by the client
     opf_message = models.TextField("OPF message", blank=True)
+    # What happened, in plain words, when OPF gave no message (e.g. "token endpoint unreachable").
+    detail = models.TextField(blank=True)
     # Each HTTP request made for this change (status, duration, note): a token refresh
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)

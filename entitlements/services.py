@@ -151,6 +151,7 @@ def change_product(
             opf_message="",
             attempts=(),
             duration_ms=0.0,
+            detail="The portal failed while calling OPF; OPF may have received the change.",
         )
     return record_outcome(attempt=attempt, result=result)
 
@@ -207,6 +208,7 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
         "http_status": result.http_status,
         "response_body": result.response_body,
         "opf_message": result.opf_message,
+        "detail": result.detail,
         "http_attempts": [
             {"http_status": a.http_status, "duration_ms": round(a.duration_ms, 1), "note": a.note}
             for a in result.attempts
@@ -283,7 +285,8 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
             correlation_id="",
             http_status=None,
             response_body="",
-            opf_message="The portal stopped before OPF's answer was recorded.",
+            opf_message="",
+            detail="The portal stopped before OPF's answer was recorded; nothing was resent.",
             attempts=(),
             duration_ms=0.0,
         )

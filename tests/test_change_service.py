@@ -184,6 +184,7 @@ def test_o10_token_endpoint_down_is_not_sent(sandbox, world, agent, status):
     attempt = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
 
     assert attempt.outcome == Outcome.NOT_SENT
+    assert "token" in attempt.detail.lower()  # the audit says why nothing was sent
     assert posts(sandbox) == []
 
 

@@ -110,7 +110,13 @@ class TokenProvider:
 
     @property
     def cache_key(self) -> str:
+        """Where the token is cached (a hash: no secret in it)."""
         return self._key
+
+    @property
+    def lock_key(self) -> str:
+        """Held by whoever is fetching a new token."""
+        return self._lock_key
 
     def get_token(self, correlation_id: str = "") -> str:
         """A currently valid access token; raises TokenUnavailable with a plain message."""
@@ -262,7 +268,7 @@ class TokenProvider:
             )
         entry = self._parse(body, previous)
         logger.info(
-            "OPF token obtained grant=%s expires_in=%ss in %.0f ms%s",
+            "OPF token obtained grant=%s usable_for=%ss in %.0f ms%s",
             grant,
             round(entry["access_expires_at"] - self._clock()),
             (time.monotonic() - started) * 1000,
