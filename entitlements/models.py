@@ -213,7 +213,7 @@ class NotificationDelivery(models.Model):
 
     Inserted in the same transaction as its effect, so the unique `webhook_id` makes every
     delivery apply exactly once. Append-only: on PostgreSQL the database refuses deletes and
-    any update except clearing `needs_review` (see migration 0004).
+    any update except clearing `needs_review` (see migration 0005_notifications).
     """
 
     webhook_id = models.CharField("webhook id", max_length=200, unique=True)

@@ -51,7 +51,7 @@ def drop_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0003_care_roles'),
+        ('entitlements', '0004_changeattempt_detail'),
     ]
 
     operations = [
