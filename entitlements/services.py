@@ -6,7 +6,7 @@ outside any transaction or row lock, and updates the mirror from the outcome.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -424,6 +424,10 @@ def _reported(notification: Notification, now: datetime) -> datetime:
     return min(notification.occurred_at, now)
 
 
+def _when(notification: Notification) -> str:
+    return notification.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _is_older(moment: datetime, last: datetime | None) -> bool:
     return last is not None and moment < last
 
@@ -476,9 +480,11 @@ def _settle_awaited_change(
         )
     # In flight too: OPF's notification overtook its own 202 (record_outcome then ignores it).
     previous = Outcome(change.outcome)
+    said = f"{decision.label.capitalize()} by the provider at {_when(notification)}."
     change.outcome = decision
     change.finished_at = now
-    change.save(update_fields=["outcome", "finished_at"])
+    change.detail = f"{change.detail} {said}".strip()
+    change.save(update_fields=["outcome", "finished_at", "detail"])
 
     detail = f"Change {previous.label} -> {decision.label}."
     if confirmed:
@@ -532,9 +538,11 @@ def _record_provider_change(
         from_product_id=entitlement.product_id,
         to_product=product,
         reason_code="provider_change",
-        comment=f"Made by the customer at the provider at {notification.occurred_at.isoformat()}.",
         outcome=Outcome.COMPLETED,
-        opf_message="Reported by an OPF notification; nothing was sent to OPF.",
+        detail=(
+            f"Made by the customer at the provider at {_when(notification)}; reported by an OPF "
+            "notification, nothing was sent to OPF."
+        ),
         finished_at=now,
     )
     entitlement.product = product

@@ -55,6 +55,7 @@ def test_n1_the_providers_confirmation_completes_the_awaited_change(
     attempt = fresh(attempt)
     assert attempt.outcome == Outcome.CONFIRMED and attempt.finished_at is not None
     assert attempt.http_status == 202  # the 202 bookkeeping is kept
+    assert attempt.detail.startswith("Confirmed by the provider at 20")
     e = mirror()
     assert e.product.opf_id == "DisneyPlus_EU_PREMIUM"
     assert (e.pending_product, e.pending_since, e.version) == (None, None, 3)
@@ -213,6 +214,7 @@ def test_n4_a_provider_side_change_updates_the_mirror_without_calling_opf(notify
     assert change_record.from_product.opf_id == "Netflix_EU_B_BUNDLE_STANDARD"
     assert change_record.to_product.opf_id == "Netflix_EU_B_BUNDLE_PREMIUM"
     assert change_record.reason_code == "provider_change"
+    assert "nothing was sent to OPF" in change_record.detail
     assert NotificationDelivery.objects.get().change == change_record
     assert sandbox.requests("change_product") == []  # never a call back to OPF
 
