@@ -402,6 +402,9 @@ def apply_notification(
 
 def _lock_for_notification(notification: Notification) -> Entitlement | None:
     """Lock what the notification may change, in record_outcome's order; the entitlement."""
+    entitlements = Entitlement.objects.select_for_update(of=("self",)).select_related("product")
+    if notification.event_type not in (EventType.CHANGE_CONFIRMED, EventType.CHANGE_DECLINED):
+        return entitlements.filter(opf_id=notification.entitlement_id).first()
     entitlement_id = (
         Entitlement.objects.filter(opf_id=notification.entitlement_id)
         .values_list("pk", flat=True)
@@ -409,14 +412,13 @@ def _lock_for_notification(notification: Notification) -> Entitlement | None:
     )
     if entitlement_id is None:
         return None
-    if notification.event_type in (EventType.CHANGE_CONFIRMED, EventType.CHANGE_DECLINED):
-        # The only change a confirmation or decline can still move (at most one is open).
-        list(
-            ChangeAttempt.objects.select_for_update()
-            .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
-            .values_list("pk", flat=True)
-        )
-    return Entitlement.objects.select_for_update().filter(pk=entitlement_id).first()
+    # The only change a confirmation or decline can still move (at most one is open).
+    list(
+        ChangeAttempt.objects.select_for_update()
+        .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
+        .values_list("pk", flat=True)
+    )
+    return entitlements.filter(pk=entitlement_id).first()
 
 
 def _reported(notification: Notification, now: datetime) -> datetime:
@@ -526,6 +528,7 @@ def _record_provider_change(
         return Effect(DeliveryResult.ALREADY_APPLIED, f"Already on {product.opf_id}.")
     # A change awaiting confirmation is left as it is: the provider may still confirm or
     # decline it, and its own notification settles it (docs/notifications.md).
+    previous = entitlement.product
     change = ChangeAttempt.objects.create(
         origin="provider",
         user=None,
@@ -535,7 +538,7 @@ def _record_provider_change(
         entitlement_opf_id=entitlement.opf_id,
         account_id=entitlement.account_id,
         provider_id=entitlement.provider_id,
-        from_product_id=entitlement.product_id,
+        from_product=previous,
         to_product=product,
         reason_code="provider_change",
         outcome=Outcome.COMPLETED,
@@ -551,7 +554,7 @@ def _record_provider_change(
     entitlement.save()
     return Effect(
         DeliveryResult.APPLIED,
-        f"Changed at the provider: {change.from_product.opf_id} -> {product.opf_id}.",
+        f"Changed at the provider: {previous.opf_id} -> {product.opf_id}.",
         change=change,
     )
 
