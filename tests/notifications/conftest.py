@@ -105,3 +105,15 @@ def notifying_sandbox(sandbox, endpoint):
         notify_retry_delay=0.05,
     )
     return sandbox
+
+
+def log_in(page, live_server, user) -> None:
+    """The login step of the browser test, in one place: SSO will replace it.
+
+    Uses the admin's password form with the password the shared fixtures give staff users.
+    """
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(f"{user.get_username()}-password-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
