@@ -81,7 +81,10 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
 
 
 def _confirmation_cutoff(now: datetime | None) -> datetime:
-    return (now or timezone.now()) - timedelta(seconds=settings.CONFIRMATION_DEADLINE)
+    deadline = settings.CONFIRMATION_DEADLINE  # seconds; a timedelta is understood too
+    if not isinstance(deadline, timedelta):
+        deadline = timedelta(seconds=deadline)
+    return (now or timezone.now()) - deadline
 
 
 def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
