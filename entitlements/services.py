@@ -470,8 +470,9 @@ def _settle_awaited_change(
     change, why_not = _awaited_change(entitlement, notification)
     if change is None:
         return Effect(DeliveryResult.UNMATCHED, why_not + " Kept for review.", needs_review=True)
-    if change.outcome == decision:
-        return Effect(DeliveryResult.ALREADY_APPLIED, f"The change was already {decision.label}.")
+    if change.outcome == decision or (confirmed and change.outcome == Outcome.COMPLETED):
+        label = Outcome(change.outcome).label
+        return Effect(DeliveryResult.ALREADY_APPLIED, f"The change was already {label}.")
     if change.outcome not in BLOCKING:
         # Settled otherwise (e.g. confirmed, then declined): never moved backwards.
         return Effect(

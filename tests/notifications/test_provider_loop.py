@@ -362,3 +362,18 @@ def test_n2_notifications_racing_the_202_bookkeeping_always_end_settled(
     statuses = {a["status"] for d in sandbox.deliveries() for a in d["attempts"]}
     assert statuses == {200}
     assert "deadlock" not in caplog.text.lower()
+
+
+def test_a_confirmation_of_a_change_opf_completed_at_once_changes_nothing(
+    sandbox, world, agent, deliver
+):
+    attempt = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)  # OPF answered 200
+    fields = {"productId": "Netflix_EU_B_BUNDLE_PREMIUM", "correlationId": attempt.correlation_id}
+    assert deliver(notification("CHANGE_CONFIRMED", "ENT-NFX-1", **fields)).json() == {
+        "result": "already_applied"
+    }
+    assert deliver(notification("CHANGE_DECLINED", "ENT-NFX-1", **fields)).json() == {
+        "result": "unmatched"
+    }
+    assert fresh(attempt).outcome == Outcome.COMPLETED
+    assert mirror("ENT-NFX-1").version == 2
