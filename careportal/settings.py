@@ -5,6 +5,7 @@ cache shared between processes, and the OPF sandbox on loopback. With DEBUG off 
 start without a real SECRET_KEY and OPF settings.
 """
 
+import base64
 from pathlib import Path
 
 import environ
@@ -255,6 +256,58 @@ CHANGE_REASONS = [
         ],
     )
 ]
+
+# --- OPF notifications ----------------------------------------------------------------------
+# OPF calls POST /opf/notifications after a 202 and for changes made at the provider; see
+# docs/notifications.md. Deliveries are signed the Standard Webhooks way with one of these
+# secrets (comma-separated `whsec_<base64>`; list the new one first while rotating).
+_DEMO_NOTIFICATION_SECRET = "whsec_Y2FyZS1wb3J0YWwtZGVtby1ub3RpZmljYXRpb24ta2V5LTMyYiE="
+OPF_NOTIFICATION_SECRETS = [
+    s.strip()
+    for s in env.list(
+        "OPF_NOTIFICATION_SECRETS", default=[_DEMO_NOTIFICATION_SECRET] if DEBUG else []
+    )
+    if s.strip()
+]
+if not DEBUG and (
+    not OPF_NOTIFICATION_SECRETS or _DEMO_NOTIFICATION_SECRET in OPF_NOTIFICATION_SECRETS
+):
+    raise ImproperlyConfigured("OPF_NOTIFICATION_SECRETS must be set when DEBUG is off.")
+for _secret in OPF_NOTIFICATION_SECRETS:
+    _key = _secret.removeprefix("whsec_")
+    try:
+        if _key == _secret or len(base64.b64decode(_key, validate=True)) < 16:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "OPF_NOTIFICATION_SECRETS: each secret is whsec_ then base64 of 16+ bytes."
+        ) from None
+# How far a delivery's webhook-timestamp may be from our clock, either way (seconds).
+OPF_NOTIFICATION_TOLERANCE = env.int("OPF_NOTIFICATION_TOLERANCE", default=300)
+# Bigger bodies are refused with 413 before being read.
+OPF_NOTIFICATION_MAX_BYTES = env.int("OPF_NOTIFICATION_MAX_BYTES", default=64 * 1024)
+
+
+def parse_duration(value: str) -> int:
+    """Seconds in `86400`, `90s`, `90m`, `24h` or `2d`; ValueError otherwise."""
+    value = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    factor = units.get(value[-1:], None)
+    number = value[:-1] if factor else value
+    if not (number.isascii() and number.isdigit()) or int(number) <= 0:
+        raise ValueError(f"not a duration: {value!r}")
+    return int(number) * (factor or 1)
+
+
+# A change still awaiting the provider's confirmation after this long is overdue
+# (report_overdue, the supervisors' list).
+try:
+    CONFIRMATION_DEADLINE = parse_duration(env.str("CONFIRMATION_DEADLINE", default="24h"))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"CONFIRMATION_DEADLINE: {exc}; use e.g. 86400, 90m, 24h or 2d."
+    ) from exc
+
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
