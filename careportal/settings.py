@@ -5,6 +5,7 @@ cache shared between processes, and the OPF sandbox on loopback. With DEBUG off 
 start without a real SECRET_KEY and OPF settings.
 """
 
+import base64
 from pathlib import Path
 
 import environ
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "entitlements",
+    "mozilla_django_oidc",
+    "careportal.sso",
 ]
 
 MIDDLEWARE = [
@@ -48,6 +51,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Silent re-check at the identity provider (GET only; form POSTs pass), see careportal.sso.
+    "careportal.sso.middleware.SsoSessionRefresh",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "careportal.errors.ErrorIdMiddleware",
@@ -103,6 +108,68 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- SSO --------------------------------------------------------------------------------------
+# Staff sign in through the operator's Keycloak over OpenID Connect (careportal.sso, built on
+# mozilla-django-oidc); their roles there decide their groups here. See docs/sso.md.
+# With DEBUG on the defaults point at the demo provider: python manage.py oidc_provider.
+_DEMO_OIDC_ISSUER = "http://127.0.0.1:9400"
+
+
+def _sso(name: str, demo_default: str) -> str:
+    value = env.str(name, default=demo_default if DEBUG else "")
+    if not DEBUG and not value:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
+    return value
+
+
+# The realm URL, e.g. https://sso.example.com/realms/careportal. The endpoints come from its
+# discovery document ({OIDC_ISSUER}/.well-known/openid-configuration), fetched on first use.
+OIDC_ISSUER = _sso("OIDC_ISSUER", _DEMO_OIDC_ISSUER).rstrip("/")
+if not DEBUG and not OIDC_ISSUER.startswith("https://"):
+    raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL when DEBUG is off.")
+OIDC_RP_CLIENT_ID = _sso("OIDC_RP_CLIENT_ID", "care-portal")
+OIDC_RP_CLIENT_SECRET = _sso("OIDC_RP_CLIENT_SECRET", "care-portal-demo-secret")
+# Explicit endpoints win over the discovery document; empty = discovered.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SCOPES = "openid profile email"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the provider logout
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds, every call to the provider
+# A private CA for the provider's TLS certificate; certificates are always verified.
+OIDC_VERIFY_SSL = env.str("OIDC_CA_BUNDLE", default="") or True
+# Roles: where they are in the claims (dotted path, ID token and userinfo merged) and their names.
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="realm_access.roles")
+OIDC_AGENT_ROLE = env.str("OIDC_AGENT_ROLE", default="care-agent")
+OIDC_SUPERVISOR_ROLE = env.str("OIDC_SUPERVISOR_ROLE", default="care-supervisor")
+# Seconds between silent re-checks at the provider (roles re-read, access removed if gone).
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env.int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", default=15 * 60)
+OIDC_EXEMPT_URLS = [
+    "sso_admin_login",
+    "sso_admin_logout",
+    "sso_signed_out",
+    "sso_break_glass_login",
+]
+OIDC_OP_LOGOUT_URL_METHOD = "careportal.sso.logout.provider_logout_url"
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = "/sso/signed-out/"
+# The admin's password form, for a local superuser only, at /break-glass/login/ (404 when off).
+BREAK_GLASS_LOGIN = env.bool("BREAK_GLASS_LOGIN", default=DEBUG)
+# Break-glass first: it only ever answers a username and password, and test clients'
+# force_login then marks sessions as local (never refreshed at the provider).
+AUTHENTICATION_BACKENDS = [
+    "careportal.sso.backends.BreakGlassBackend",
+    "careportal.sso.backends.SsoBackend",
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -189,6 +256,58 @@ CHANGE_REASONS = [
         ],
     )
 ]
+
+# --- OPF notifications ----------------------------------------------------------------------
+# OPF calls POST /opf/notifications after a 202 and for changes made at the provider; see
+# docs/notifications.md. Deliveries are signed the Standard Webhooks way with one of these
+# secrets (comma-separated `whsec_<base64>`; list the new one first while rotating).
+_DEMO_NOTIFICATION_SECRET = "whsec_Y2FyZS1wb3J0YWwtZGVtby1ub3RpZmljYXRpb24ta2V5LTMyYiE="
+OPF_NOTIFICATION_SECRETS = [
+    s.strip()
+    for s in env.list(
+        "OPF_NOTIFICATION_SECRETS", default=[_DEMO_NOTIFICATION_SECRET] if DEBUG else []
+    )
+    if s.strip()
+]
+if not DEBUG and (
+    not OPF_NOTIFICATION_SECRETS or _DEMO_NOTIFICATION_SECRET in OPF_NOTIFICATION_SECRETS
+):
+    raise ImproperlyConfigured("OPF_NOTIFICATION_SECRETS must be set when DEBUG is off.")
+for _secret in OPF_NOTIFICATION_SECRETS:
+    _key = _secret.removeprefix("whsec_")
+    try:
+        if _key == _secret or len(base64.b64decode(_key, validate=True)) < 16:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "OPF_NOTIFICATION_SECRETS: each secret is whsec_ then base64 of 16+ bytes."
+        ) from None
+# How far a delivery's webhook-timestamp may be from our clock, either way (seconds).
+OPF_NOTIFICATION_TOLERANCE = env.int("OPF_NOTIFICATION_TOLERANCE", default=300)
+# Bigger bodies are refused with 413 before being read.
+OPF_NOTIFICATION_MAX_BYTES = env.int("OPF_NOTIFICATION_MAX_BYTES", default=64 * 1024)
+
+
+def parse_duration(value: str) -> int:
+    """Seconds in `86400`, `90s`, `90m`, `24h` or `2d`; ValueError otherwise."""
+    value = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    factor = units.get(value[-1:], None)
+    number = value[:-1] if factor else value
+    if not (number.isascii() and number.isdigit()) or int(number) <= 0:
+        raise ValueError(f"not a duration: {value!r}")
+    return int(number) * (factor or 1)
+
+
+# A change still awaiting the provider's confirmation after this long is overdue
+# (report_overdue, the supervisors' list).
+try:
+    CONFIRMATION_DEADLINE = parse_duration(env.str("CONFIRMATION_DEADLINE", default="24h"))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"CONFIRMATION_DEADLINE: {exc}; use e.g. 86400, 90m, 24h or 2d."
+    ) from exc
+
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,12 +1,14 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from entitlements.views import opf_notification
 
 handler500 = "careportal.errors.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    # SSO (issue 4) mounts its routes here.
-    # OPF notifications (issue 5) mount /opf/notifications here.
+    path("", include("careportal.sso.urls")),  # SSO: before the admin (its login, logout)
+    path("opf/notifications", opf_notification, name="opf-notifications"),
     path("admin/", admin.site.urls),
 ]

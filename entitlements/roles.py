@@ -12,6 +12,7 @@ SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "view_changeattempt",  # the audit log
     "export_changeattempt",
     "reconcile_changeattempt",
+    "view_notificationdelivery",  # OPF notifications kept for review (issue 5)
 ]
 ROLE_PERMISSIONS = {CARE_AGENT: AGENT_PERMISSIONS, CARE_SUPERVISOR: SUPERVISOR_PERMISSIONS}
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import messages
-from .models import ChangeAttempt, Entitlement, Product
+from .models import ChangeAttempt, Entitlement, NotificationDelivery, Product
 from .outcomes import BLOCKING, Outcome
 
 
@@ -77,21 +77,44 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
     )
 
 
-def _confirmation_deadline() -> timedelta:
-    deadline = getattr(settings, "CONFIRMATION_DEADLINE", timedelta(hours=24))
-    return deadline if isinstance(deadline, timedelta) else timedelta(seconds=float(deadline))
+# --- Supervisors: changes that need a person (issue 5) ----------------------------------------
+
+
+def _confirmation_cutoff(now: datetime | None) -> datetime:
+    deadline = settings.CONFIRMATION_DEADLINE  # seconds; a timedelta is understood too
+    if not isinstance(deadline, timedelta):
+        deadline = timedelta(seconds=deadline)
+    return (now or timezone.now()) - deadline
 
 
 def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
-    """Changes awaiting the provider's confirmation past CONFIRMATION_DEADLINE, oldest first."""
-    cutoff = (now or timezone.now()) - _confirmation_deadline()
-    return ChangeAttempt.objects.filter(
-        outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=cutoff
-    ).order_by("created_at", "id")
+    """Changes still awaiting the provider's confirmation CONFIRMATION_DEADLINE after they were
+    made, newest first (matrix row R3)."""
+    return (
+        ChangeAttempt.objects.filter(
+            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now)
+        )
+        .select_related("from_product", "to_product", "entitlement")
+        .order_by("-created_at", "-id")
+    )
+
+
+def is_overdue(change: ChangeAttempt, now: datetime | None = None) -> bool:
+    return (
+        change.outcome == Outcome.AWAITING_CONFIRMATION
+        and change.created_at < _confirmation_cutoff(now)
+    )
 
 
 def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
-    """Changes that may have reached OPF without a clear answer, for reconciling; oldest first."""
-    return ChangeAttempt.objects.filter(outcome=Outcome.OUTCOME_UNKNOWN).order_by(
-        "created_at", "id"
+    """Changes OPF may or may not have made, for a supervisor to reconcile; newest first."""
+    return (
+        ChangeAttempt.objects.filter(outcome=Outcome.OUTCOME_UNKNOWN)
+        .select_related("from_product", "to_product", "entitlement")
+        .order_by("-created_at", "-id")
     )
+
+
+def notifications_for_review() -> QuerySet[NotificationDelivery]:
+    """OPF notifications the portal could not apply (unknown entitlement, no matching change)."""
+    return NotificationDelivery.objects.filter(needs_review=True).order_by("-received_at", "-id")

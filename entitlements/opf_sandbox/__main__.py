@@ -12,6 +12,7 @@ import sys
 import threading
 
 from .data import DataError, read_rows
+from .notifier import DEMO_SECRET
 from .routing import CHANGE_PREFIX, CHANGE_SUFFIX
 from .server import Sandbox
 from .tokens import Credentials
@@ -47,6 +48,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--username", default=defaults.username)
     parser.add_argument("--password", default=defaults.password)
     parser.add_argument("--client-secret", default=defaults.client_secret)
+    parser.add_argument(
+        "--notify-url",
+        help="the portal's notification endpoint, e.g. http://127.0.0.1:8000/opf/notifications; "
+        "when set, a 202 is followed by a signed CHANGE_CONFIRMED or CHANGE_DECLINED",
+    )
+    parser.add_argument(
+        "--notify-secret", default=DEMO_SECRET, help="whsec_... (default: the portal's demo one)"
+    )
+    parser.add_argument(
+        "--notify-delay", type=float, default=2.0, help="seconds the provider takes to decide"
+    )
+    parser.add_argument(
+        "--notify-decision",
+        default="confirm",
+        metavar="DECISION",
+        help="confirm or decline, optionally per provider: DisneyPlus_EU=decline,confirm",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -71,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
                 client_secret=args.client_secret,
             ),
             verbose=args.verbose,
+            notify_url=args.notify_url,
+            notify_secret=args.notify_secret,
+            notify_delay=args.notify_delay,
+            notify_decision=args.notify_decision,
         )
         sandbox.start()
     except (DataError, ValueError, OSError) as exc:
@@ -84,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  token endpoint: {sandbox.token_url}")
     print(f"  changeProduct:  {sandbox.url}{CHANGE_PREFIX}{{entitlementId}}{CHANGE_SUFFIX}")
     print(f"  requests seen:  {sandbox.url}/_sandbox/")
+    if args.notify_url:
+        print(f"  notifications:  {args.notify_url} after {args.notify_delay:g} s")
     print(
         f"  {len(sandbox.products())} products, {len(sandbox.entitlements())} entitlements",
         flush=True,

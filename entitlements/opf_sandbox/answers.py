@@ -93,7 +93,9 @@ def _change_product(
         return auth_failure(sandbox.auth_failure_status)
     result = sandbox.opf.change_product(target.entitlement_id, body)
     if result.entitlement is not None and result.product is not None:
-        sandbox._after_change(result.entitlement, result.product, result.status)
+        sandbox._after_change(
+            result.entitlement, result.product, result.status, headers.get("x-correlation-id")
+        )
     return json_response(result.status, result.body)
 
 

@@ -100,6 +100,25 @@ def _returning(call: Callable[[Sandbox], Any]) -> _Action:
     return action
 
 
+def _provider_change(
+    sandbox: Sandbox, _: dict[str, list[str]], payload: dict[str, Any]
+) -> Response:
+    entitlement_id, product_id = _strings(payload, "entitlementId", "productId")
+    return json_response(200, sandbox.emit_provider_change(entitlement_id, product_id))
+
+
+def _status_change(sandbox: Sandbox, _: dict[str, list[str]], payload: dict[str, Any]) -> Response:
+    entitlement_id, status = _strings(payload, "entitlementId", "status")
+    return json_response(200, sandbox.emit_status_change(entitlement_id, status))
+
+
+def _strings(payload: dict[str, Any], *names: str) -> list[str]:
+    values = [payload.get(name) for name in names]
+    if not all(isinstance(v, str) and v for v in values):
+        raise ValueError(f"{', '.join(names)} are required strings")
+    return values
+
+
 _ROUTES: dict[str, dict[str, _Action]] = {
     "": {"GET": lambda sandbox, _, __: page.render(sandbox)},
     "requests": {"GET": _requests, "DELETE": _then_no_content(lambda s: s.reset_requests())},
@@ -113,4 +132,11 @@ _ROUTES: dict[str, dict[str, _Action]] = {
     "settings": {"GET": _returning(lambda s: s.settings()), "POST": _configure},
     "entitlements": {"GET": _returning(lambda s: s.entitlements())},
     "products": {"GET": _returning(lambda s: s.products())},
+    # Notifications to the portal (notifier.py).
+    "provider-change": {"POST": _provider_change},
+    "status-change": {"POST": _status_change},
+    "deliveries": {"GET": _returning(lambda s: s.deliveries())},
+    "notifications/release": {
+        "POST": _returning(lambda s: {"released": s.release_notifications()})
+    },
 }

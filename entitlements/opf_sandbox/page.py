@@ -39,6 +39,8 @@ white-space:pre-wrap;word-break:break-all}} td,th{{padding:2px 8px;text-align:le
 <h1>OPF sandbox</h1>
 <h2>Last {SHOWN} requests received, newest first</h2>
 {rows}
+<h2>Notifications sent to the portal, newest first</h2>
+{_deliveries_html(sandbox)}
 <h2>Entitlements</h2>
 <table><tr><th>entitlement</th><th>account</th><th>product</th><th>status</th>
 <th>pending product</th></tr>{entitlements}</table>
@@ -70,3 +72,24 @@ def _masked_header(name: str, value: str) -> str:
 def _masked_form(body: str) -> str:
     pairs = parse_qsl(body, keep_blank_values=True)
     return urlencode([(k, "***" if k in _SECRET_FORM_FIELDS else v) for k, v in pairs], safe="*")
+
+
+def _deliveries_html(sandbox: Sandbox) -> str:
+    deliveries = sandbox.deliveries()[-SHOWN:][::-1]
+    if not deliveries:
+        return "<p>None yet.</p>"
+    rows = []
+    for d in deliveries:
+        payload = d["payload"]
+        answers = ", ".join(str(a["status"] or "no answer") for a in d["attempts"]) or "-"
+        rows.append(
+            f"<tr><td>{escape(d['webhook_id'])}</td><td>{escape(d['state'])}</td>"
+            f"<td>{escape(str(payload.get('eventType', '')))}</td>"
+            f"<td>{escape(str(payload.get('entitlementId', '')))}</td>"
+            f"<td>{escape(str(payload.get('productId', '')))}</td>"
+            f"<td>{escape(answers)}</td></tr>"
+        )
+    return (
+        "<table><tr><th>webhook-id</th><th>state</th><th>event</th><th>entitlement</th>"
+        "<th>product</th><th>portal answered</th></tr>" + "".join(rows) + "</table>"
+    )

@@ -18,6 +18,8 @@ from typing import Any
 from .data import Entitlement, Product
 from .faults import IMMEDIATE, FaultQueue, check_kind, make_fault
 from .handler import SandboxHandler
+from .notifier import SETTINGS as NOTIFY_SETTINGS
+from .notifier import Notifier
 from .recording import RecordedRequest, Recorder
 from .routing import change_product_path
 from .state import OpfState
@@ -92,6 +94,7 @@ class Sandbox:
         auth_failure_status: int = 403,
         credentials: Credentials | None = None,
         verbose: bool = False,
+        **notify: Any,
     ) -> None:
         self.host, self.port, self.verbose = host, port, verbose
         self.opf = OpfState()
@@ -100,8 +103,8 @@ class Sandbox:
         self.fault_queue = FaultQueue()
         self.latency_ms: float = 0  # standing latency on every request (benchmarks)
         self.auth_failure_status = 403
-        # Where signed notifications will go after a 202; delivery is not implemented yet.
-        self.notification_target: str | None = None
+        # Signed notifications to the portal after a 202 (notify_* settings, notifier.py).
+        self.notifier = Notifier()
         self._initial_products = list(products or [])
         self._initial_entitlements = list(entitlements or [])
         self.configure(
@@ -109,6 +112,7 @@ class Sandbox:
             token_lifetime=token_lifetime,
             refresh_token_lifetime=refresh_token_lifetime,
             auth_failure_status=auth_failure_status,
+            **notify,
         )
         self._initial_settings = self.settings()
         self.load(products=self._initial_products, entitlements=self._initial_entitlements)
@@ -187,6 +191,7 @@ class Sandbox:
         self.clear_faults()
         self.reset_requests()
         self.tokens.forget_all()
+        self.notifier.reset()
         self.configure(**self._initial_settings)
         self.load(products=self._initial_products, entitlements=self._initial_entitlements)
 
@@ -220,7 +225,9 @@ class Sandbox:
 
     def configure(self, **settings: Any) -> None:
         """Change settings at run time: latency_ms, confirm_later (provider ids),
-        auth_failure_status (401 or 403), token_lifetime, refresh_token_lifetime (seconds)."""
+        auth_failure_status (401 or 403), token_lifetime, refresh_token_lifetime (seconds),
+        and the notify_* settings of notifier.Notifier."""
+        notify = {k: settings.pop(k) for k in list(settings) if k in NOTIFY_SETTINGS}
         unknown = set(settings) - set(_SETTINGS)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}; known: {list(_SETTINGS)}")
@@ -236,6 +243,7 @@ class Sandbox:
         ):
             raise ValueError("confirm_later must be a list of provider ids")
 
+        self.notifier.configure(**notify)
         if "latency_ms" in settings:
             self.latency_ms = settings["latency_ms"]
         if "auth_failure_status" in settings:
@@ -254,13 +262,82 @@ class Sandbox:
             "auth_failure_status": self.auth_failure_status,
             "token_lifetime": self.tokens.access_lifetime,
             "refresh_token_lifetime": self.tokens.refresh_lifetime,
+            **self.notifier.settings(),
         }
 
     # --- hooks ---------------------------------------------------------------------------
 
-    def _after_change(self, entitlement: Entitlement, product: Product, status: int) -> None:
+    def _after_change(
+        self,
+        entitlement: Entitlement,
+        product: Product,
+        status: int,
+        correlation_id: str | None = None,
+    ) -> None:
         """Called after every accepted change (200 or 202), outside the state lock.
 
-        The place where delivering a signed notification to `notification_target` after a 202
-        will go; nothing happens yet.
+        After a 202, when a notify_url is set, the provider decides (confirm or decline, per
+        notify_decision) after notify_delay and OPF delivers the signed notification.
         """
+        notifier = self.notifier
+        if status != 202 or not notifier.url:
+            return
+        confirmed = notifier.decision_for(product.provider_id) == "confirm"
+
+        def provider_decides() -> dict[str, Any]:
+            settled = self.opf.settle_pending(
+                entitlement.entitlement_id, product.product_id, confirmed=confirmed
+            )
+            return notifier.payload(
+                "CHANGE_CONFIRMED" if confirmed else "CHANGE_DECLINED",
+                entitlement_id=settled.entitlement_id,
+                product_id=product.product_id,
+                status=settled.status,
+                correlation_id=correlation_id,
+            )
+
+        notifier.deliver(provider_decides, delay=notifier.delay)
+
+    # --- notifications (notifier.py) -----------------------------------------------------
+
+    def emit_provider_change(self, entitlement_id: str, product_id: str) -> dict[str, Any]:
+        """The customer changes tier directly at the provider; OPF tells the portal at once.
+
+        Returns the delivery with the portal's answer. ValueError for an unknown entitlement
+        or a product of another provider.
+        """
+        entitlement, product = self.opf.change_at_provider(entitlement_id, product_id)
+        payload = self.notifier.payload(
+            "PRODUCT_CHANGED_AT_PROVIDER",
+            entitlement_id=entitlement.entitlement_id,
+            product_id=product.product_id,
+            status=entitlement.status,
+        )
+        return self.notifier.deliver(lambda: payload, delay=0).to_dict()
+
+    def emit_status_change(self, entitlement_id: str, status: str) -> dict[str, Any]:
+        """The entitlement's status changes in OPF; OPF tells the portal at once."""
+        entitlement = self.opf.set_status(entitlement_id, status)
+        payload = self.notifier.payload(
+            "STATUS_CHANGED",
+            entitlement_id=entitlement.entitlement_id,
+            product_id=entitlement.product_id,
+            status=entitlement.status,
+        )
+        return self.notifier.deliver(lambda: payload, delay=0).to_dict()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Notifications sent (or held, or being retried), oldest first, with the answers."""
+        return self.notifier.deliveries()
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until every scheduled notification is delivered or given up; return them all."""
+        return self.notifier.wait(timeout)
+
+    def release_notifications(self) -> int:
+        """Send the notifications held back by notify_delay=None; returns how many."""
+        return self.notifier.release()
+
+    def redeliver(self, webhook_id: str) -> dict[str, Any]:
+        """Send a delivery again as OPF's retries do (same id and body, fresh signature)."""
+        return self.notifier.redeliver(webhook_id).to_dict()

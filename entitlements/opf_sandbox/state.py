@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .data import Entitlement, Product, entitlements_from_rows, products_from_rows
+from .data import STATUSES, Entitlement, Product, entitlements_from_rows, products_from_rows
 
 # OPF does not document which states refuse a change; these two are final, so refusing them is
 # the least surprising guess (the portal refuses them itself before calling, matrix row O15).
@@ -124,3 +124,44 @@ class OpfState:
         if status == 202:
             body_out["pendingProductId"] = snapshot.pending_product_id
         return ChangeAnswer(status, body_out, snapshot, product)
+
+    # --- the provider's side (notifications, see notifier.py) ----------------------------
+
+    def settle_pending(
+        self, entitlement_id: str, product_id: str, *, confirmed: bool
+    ) -> Entitlement:
+        """The provider confirms or declines the awaited change to `product_id`."""
+        with self._lock:
+            entitlement = self._entitlements.get(entitlement_id)
+            if entitlement is None:
+                raise ValueError(f"no entitlement {entitlement_id}")
+            if entitlement.pending_product_id == product_id:
+                if confirmed:
+                    entitlement.product_id = product_id
+                entitlement.pending_product_id = None
+            return replace(entitlement)
+
+    def change_at_provider(
+        self, entitlement_id: str, product_id: str
+    ) -> tuple[Entitlement, Product]:
+        """The customer moved to `product_id` directly at the provider (a tier of the same one)."""
+        with self._lock:
+            entitlement = self._entitlements.get(entitlement_id)
+            if entitlement is None:
+                raise ValueError(f"no entitlement {entitlement_id}")
+            product = self._products.get(product_id)
+            current = self._products.get(entitlement.product_id)
+            if product is None or current is None or product.provider_id != current.provider_id:
+                raise ValueError(f"{product_id} is not a product of the entitlement's provider")
+            entitlement.product_id = product_id
+            return replace(entitlement), product
+
+    def set_status(self, entitlement_id: str, status: str) -> Entitlement:
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {sorted(STATUSES)}")
+        with self._lock:
+            entitlement = self._entitlements.get(entitlement_id)
+            if entitlement is None:
+                raise ValueError(f"no entitlement {entitlement_id}")
+            entitlement.status = status
+            return replace(entitlement)

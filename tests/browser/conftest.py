@@ -2,24 +2,32 @@
 
 import pytest
 
+from tests.sso.fixtures import (  # noqa: F401  (fixtures)
+    link_to_provider,
+    oidc_provider,
+    sign_in_with_sso,
+    sign_out_with_sso,
+    sso_configured,
+)
+
 
 def log_in(page, live_server, user) -> None:
-    """The login step of every journey, in one place: SSO will replace it.
+    """The login step of every journey, in one place: through SSO, as in production.
 
-    Uses the admin's login form with the password the shared fixtures give staff users.
+    `user` (the shared `agent` / `supervisor` fixtures) becomes the portal account of the demo
+    provider's subject of the same name, which carries the matching role.
     """
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(f"{user.get_username()}-password-123")
-    page.get_by_role("button", name="Log in").click()
+    link_to_provider(user)
+    sign_in_with_sso(page, live_server.url, user.get_username())
     page.wait_for_url(f"{live_server.url}/admin/")
 
 
 def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    sign_out_with_sso(page)
 
 
 @pytest.fixture
-def portal(live_server, sandbox, world):
-    """The live portal, talking to the sandbox, with the sandbox's world mirrored."""
+def portal(live_server, sandbox, world, sso_configured):
+    """The live portal, talking to the sandbox and the demo SSO provider, with the sandbox's
+    world mirrored."""
     return live_server
