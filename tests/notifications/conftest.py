@@ -15,6 +15,13 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from tests.sso.fixtures import (  # noqa: F401  (fixtures)
+    link_to_provider,
+    oidc_provider,
+    sign_in_with_sso,
+    sso_configured,
+)
+
 # Two secrets configured at once, as during a rotation; OTHER_SECRET is not configured.
 SECRET = "whsec_" + base64.b64encode(b"notification-test-key-current-01").decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"notification-test-key-previous-1").decode()
@@ -107,13 +114,17 @@ def notifying_sandbox(sandbox, endpoint):
     return sandbox
 
 
-def log_in(page, live_server, user) -> None:
-    """The login step of the browser test, in one place: SSO will replace it.
+@pytest.fixture(autouse=True)
+def _browser_tests_sign_in_through_sso(request):
+    if "page" in request.fixturenames:
+        request.getfixturevalue("sso_configured")
 
-    Uses the admin's password form with the password the shared fixtures give staff users.
+
+def log_in(page, live_server, user) -> None:
+    """The login step of the browser test, in one place: through SSO, as in production.
+
+    `user` becomes the portal account of the demo provider's subject of the same name.
     """
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(f"{user.get_username()}-password-123")
-    page.get_by_role("button", name="Log in").click()
+    link_to_provider(user)
+    sign_in_with_sso(page, live_server.url, user.get_username())
     page.wait_for_url(f"{live_server.url}/admin/")
