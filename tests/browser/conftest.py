@@ -27,7 +27,8 @@ def log_out(page) -> None:
 
 
 @pytest.fixture
-def portal(live_server, sandbox, world, sso_configured):
+def portal(live_server, sandbox, world, request):
     """The live portal, talking to the sandbox and the demo SSO provider, with the sandbox's
     world mirrored."""
+    request.getfixturevalue("sso_configured")
     return live_server
