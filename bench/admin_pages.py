@@ -467,12 +467,14 @@ def report(
     a, b = merged[small], merged[large]
     print(
         f"\n{db}: median ms per page ({per_round * rounds} runs in {rounds} alternating rounds;"
-        f" plain admin {plain_runs} runs), of which in the database (PostgreSQL), queries per page"
+        f" plain admin {plain_runs} runs); DB ms = time in the database (PostgreSQL only),"
+        f" rows = rows listed on the page, queries = SQL queries per page (small/large)"
     )
     s_, l_ = format(small, ","), format(large, ",")
     header = (
-        f"{'page':<35} {'at ' + s_:>9} {'at ' + l_:>12} {'ratio':>5}  {'SQL ms':>11} "
-        f"{'queries':>7} | {'plain ' + s_:>11} {'plain ' + l_:>13} {'ratio':>6} {'queries':>7}"
+        f"{'page':<35} {'at ' + s_:>9} {'at ' + l_:>12} {'ratio':>5}  {'DB ms':>11} "
+        f"{'rows':>7} {'queries':>7} | {'plain ' + s_:>11} {'plain ' + l_:>13} {'ratio':>6} "
+        f"{'queries':>7}"
     )
     print(header)
     print("-" * len(header))
