@@ -10,7 +10,7 @@ Every import makes two passes over the file:
 1. Validation: every row is checked (fields, identifiers, statuses, products known). Any bad row
    refuses the whole file: `ImportRefused` lists the bad rows and nothing is written.
 2. Writing: the file is read again and, in one transaction, upserted by OPF id in chunks (one
-   query finds the existing rows of a chunk, then bulk inserts and bulk updates).
+   query finds the existing rows of a chunk, then one bulk insert and batched updates).
 
 Two passes, because a streamed file is never held in memory, yet a bad row at its end must
 neither leave half a file in the database nor hold a long write transaction open for a file
@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import Entitlement, EntitlementStatus, Product
@@ -495,6 +495,11 @@ def _run_import(
     except _FileProblem as exc:
         report.file_refused = True
         raise refuse([exc.problem]) from None
+    except IntegrityError as exc:
+        # Validation saw a consistent file; a clash now means someone else wrote meanwhile.
+        report.file_refused = True
+        message = f"the database refused a write ({exc}); was another import running? Run again."
+        raise refuse([Problem("database", "", message)]) from exc
     return report
 
 
@@ -560,8 +565,7 @@ _PRODUCT_UPDATE_FIELDS = ("provider_id", "provider_resource_id", "name", "tier",
 
 
 def _write_products(chunk: list[ProductRow], report: ImportReport, dry_run: bool) -> None:
-    products = Product.objects.all() if dry_run else Product.objects.select_for_update()
-    existing = products.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
+    existing = Product.objects.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
     to_create, to_update = [], []
     for row in chunk:
         values = {name: getattr(row, name) for name in _PRODUCT_UPDATE_FIELDS}
@@ -635,29 +639,41 @@ def _write_entitlements(
     *,
     products: dict[str, tuple[int, str]],
 ) -> None:
-    entitlements = Entitlement.objects.only("opf_id", "version", *_ENTITLEMENT_MIRRORED)
-    if not dry_run:
-        # Locked so that a change recorded meanwhile cannot lose its version bump to ours.
-        entitlements = entitlements.select_for_update()
-    existing = entitlements.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
-    now = timezone.now()
-    to_create, to_update = [], []
-    for row in chunk:
+    def mirrored(row: EntitlementRow) -> dict[str, Any]:
         product_pk, provider_id = products[row.product_opf_id]
-        values = {
+        return {
             "account_id": row.account_id,
             "provider_id": provider_id,
             "product_id": product_pk,
             "status": row.status,
         }
+
+    def differs(entitlement: Entitlement, values: dict[str, Any]) -> bool:
+        return any(getattr(entitlement, name) != value for name, value in values.items())
+
+    entitlements = Entitlement.objects.only("opf_id", "version", *_ENTITLEMENT_MIRRORED)
+    existing = entitlements.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
+    changing = [
+        row.opf_id
+        for row in chunk
+        if row.opf_id in existing and differs(existing[row.opf_id], mirrored(row))
+    ]
+    if changing and not dry_run:
+        # Lock and re-read only the rows that change, so a change recorded meanwhile cannot
+        # lose its version bump to ours, and agents are not held up on the unchanged ones.
+        existing |= entitlements.select_for_update().in_bulk(changing, field_name="opf_id")
+    now = timezone.now()
+    to_create, to_update = [], []
+    for row in chunk:
+        values = mirrored(row)
         entitlement = existing.get(row.opf_id)
         if entitlement is None:
             to_create.append(Entitlement(opf_id=row.opf_id, **values))
-        elif any(getattr(entitlement, name) != value for name, value in values.items()):
+        elif differs(entitlement, values):
             for name, value in values.items():
                 setattr(entitlement, name, value)
             entitlement.version += 1
-            entitlement.updated_at = now  # bulk_update does not apply auto_now
+            entitlement.updated_at = now  # a plain UPDATE does not apply auto_now
             to_update.append(entitlement)
         else:
             report.unchanged += 1
@@ -665,9 +681,33 @@ def _write_entitlements(
     report.updated += len(to_update)
     if not dry_run:
         Entitlement.objects.bulk_create(to_create)
-        Entitlement.objects.bulk_update(
-            to_update, [*_ENTITLEMENT_MIRRORED, "version", "updated_at"], batch_size=500
-        )
+        _update_entitlements(to_update)
+
+
+def _update_entitlements(entitlements: list[Entitlement]) -> None:
+    """Write the mirrored fields, version and updated_at of these entitlements.
+
+    Not bulk_update: it builds a CASE per field over the whole batch, about 1 ms a row, so a
+    re-import where every row changed would take half an hour for a million. One plain UPDATE
+    by primary key sent with executemany (pipelined by psycopg) is about 0.1 ms a row.
+    """
+    if not entitlements:
+        return
+    meta = Entitlement._meta
+    fields = [meta.get_field(name) for name in (*_ENTITLEMENT_MIRRORED, "version", "updated_at")]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    params = [
+        [
+            field.get_db_prep_save(getattr(entitlement, field.attname), connection)
+            for field in fields
+        ]
+        + [entitlement.pk]
+        for entitlement in entitlements
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 # --- Demo data --------------------------------------------------------------------------------

@@ -4,12 +4,15 @@ import io
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from entitlements import importing
@@ -174,12 +177,16 @@ def test_entitlements_rerun_is_idempotent(catalogue):
 
 def test_version_bumps_once_on_a_real_change_only(catalogue):
     run("import_entitlements", str(DATA / "entitlements.csv"))
+    imported_at = dict(Entitlement.objects.values_list("opf_id", "updated_at"))
 
     out = run("import_entitlements", str(DATA / "entitlements_changed.csv"))
 
     assert out.strip() == "entitlements: 1 created, 2 updated, 3 unchanged, 0 refused"
     versions = dict(Entitlement.objects.values_list("opf_id", "version"))
     assert versions == {"ENT-1": 2, "ENT-2": 1, "ENT-3": 2, "ENT-4": 1, "ENT-5": 1, "ENT-6": 1}
+    updated_at = dict(Entitlement.objects.values_list("opf_id", "updated_at"))
+    assert updated_at["ENT-1"] > imported_at["ENT-1"]
+    assert updated_at["ENT-2"] == imported_at["ENT-2"]
     assert Entitlement.objects.get(opf_id="ENT-1").product.opf_id == "Netflix_EU_B_BUNDLE_PREMIUM"
     assert Entitlement.objects.get(opf_id="ENT-3").status == EntitlementStatus.ACTIVE
 
@@ -357,6 +364,83 @@ def test_csv_tolerates_a_byte_order_mark_and_extra_columns(catalogue, tmp_path):
     )
     out = run("import_entitlements", str(path))
     assert out.strip() == "entitlements: 1 created, 0 updated, 0 unchanged, 0 refused"
+
+
+# --- Concurrency: the import against an agent's change in another connection ----------------
+
+
+def _in_thread(target):
+    """Run `target` in a thread with its own database connection; return (thread, errors)."""
+    errors = []
+
+    def run_target():
+        try:
+            target()
+        except Exception as exc:  # surfaced by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run_target, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_the_import_keeps_its_version_bump():
+    run("import_catalogue", str(DATA / "catalogue.json"))
+    run("import_entitlements", str(DATA / "entitlements.csv"))
+    locked, release = threading.Event(), threading.Event()
+
+    def agent_change():
+        # As change_product does: lock the row, bump the version, commit a little later.
+        with transaction.atomic():
+            Entitlement.objects.select_for_update().get(opf_id="ENT-1")
+            locked.set()
+            release.wait(10)
+            Entitlement.objects.filter(opf_id="ENT-1").update(version=7)
+
+    agent, agent_errors = _in_thread(agent_change)
+    assert locked.wait(10)
+    importer, import_errors = _in_thread(
+        lambda: importing.import_entitlements(path=DATA / "entitlements_changed.csv")
+    )
+    time.sleep(0.5)  # the import reaches ENT-1 and waits for the agent's lock
+    release.set()
+    agent.join(10)
+    importer.join(30)
+
+    assert not agent_errors and not import_errors and not importer.is_alive()
+    ent = Entitlement.objects.get(opf_id="ENT-1")
+    assert (ent.product.opf_id, ent.version) == ("Netflix_EU_B_BUNDLE_PREMIUM", 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_import_does_not_wait_for_rows_it_leaves_unchanged():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database for any write transaction")
+    run("import_catalogue", str(DATA / "catalogue.json"))
+    run("import_entitlements", str(DATA / "entitlements.csv"))
+    locked, release = threading.Event(), threading.Event()
+
+    def agent_holds_unchanged_row():
+        with transaction.atomic():
+            Entitlement.objects.select_for_update().get(opf_id="ENT-2")  # same in both files
+            locked.set()
+            release.wait(10)
+
+    agent, _ = _in_thread(agent_holds_unchanged_row)
+    assert locked.wait(10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # waiting would fail the import
+        report = importing.import_entitlements(path=DATA / "entitlements_changed.csv")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+        release.set()
+        agent.join(10)
+    assert (report.created, report.updated, report.unchanged) == (1, 2, 3)
 
 
 # --- Dry run --------------------------------------------------------------------------------
