@@ -4,21 +4,26 @@ from .outcomes import Outcome
 
 # After a change attempt, by outcome.
 OUTCOME_MESSAGES: dict[Outcome, str] = {
+    # Each keeps the exact words agents are trained on (the and the matrix's phrases).
     Outcome.COMPLETED: "Change completed: OPF has moved the entitlement to the new tier.",
     Outcome.AWAITING_CONFIRMATION: (
-        "Waiting for provider confirmation: OPF accepted the change and the provider must "
-        "confirm it. The entitlement keeps its current tier until then."
+        "Change accepted, waiting for provider confirmation: the entitlement keeps its current "
+        "tier until the provider confirms."
     ),
     Outcome.CONFIRMED: "The provider confirmed the change.",
     Outcome.DECLINED: "The provider declined the change; the entitlement keeps its tier.",
-    Outcome.REJECTED: "Rejected by OPF, nothing was changed. OPF's reason: {opf_message}",
+    Outcome.REJECTED: "Change rejected by OPF, nothing was changed. OPF's reason: {opf_message}",
     Outcome.NOT_FOUND: (
-        "Entitlement not found in OPF, nothing was changed. It has been flagged for review."
+        "Change refused: entitlement not found in OPF, nothing was changed. It has been flagged "
+        "for review."
     ),
-    Outcome.NOT_SENT: "OPF unreachable, nothing was changed. You can try again in a moment.",
+    Outcome.NOT_SENT: (
+        "Change not sent: OPF unreachable, nothing changed, try again in a moment. The request "
+        "never reached OPF, so nothing was changed."
+    ),
     Outcome.OUTCOME_UNKNOWN: (
-        "Outcome unknown: OPF may have received the change but gave no clear answer. "
-        "Do not resubmit; it will be reconciled by a supervisor."
+        "Change outcome unknown, do not resubmit, a supervisor will reconcile. OPF may have "
+        "received the change without giving a clear answer; it will be reconciled."
     ),
     Outcome.IN_FLIGHT: "The change is being sent to OPF.",
 }

@@ -195,7 +195,7 @@ def test_an_entitlement_flagged_for_review_says_so(agent_client, world):
 def test_an_unknown_outcome_blocks_changes_until_reconciled(agent_client, world, agent):
     make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.OUTCOME_UNKNOWN, agent)
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
-    assert "Outcome unknown: do not resubmit, a supervisor will reconcile" in page
+    assert "Change outcome unknown: do not resubmit, a supervisor will reconcile" in page
     assert "a supervisor must reconcile it first" in page
     assert ">Change product</a>" not in page
 

@@ -110,7 +110,7 @@ def test_a_rejected_change_shows_opfs_reason(page, portal, sandbox, agent):
     page.get_by_role("button", name="Confirm change").click()
 
     error = page.locator(".messagelist .error")
-    expect(error).to_contain_text("Rejected by OPF")
+    expect(error).to_contain_text("rejected by OPF")
     expect(error).to_contain_text("Premium is not sold in this <region>")  # shown as text
     expect(page.locator("#current-product")).to_have_text("Netflix Standard")
     page.snap("rejected")
