@@ -25,7 +25,8 @@ _DEMO_SECRET_KEY = "insecure-demo-key-only-for-DEBUG-never-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEMO_SECRET_KEY if DEBUG else "")
 if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEMO_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is off."
+        "SECRET_KEY must be set to a random value of 50+ characters when DEBUG is off "
+        "(for the demo, run bin/demo or set DEBUG=true)."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])

@@ -256,7 +256,8 @@ def test_x2_a_rejected_change_is_not_sent_again_by_a_second_post(agent_client, w
     confirmation = review(agent_client, "ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM")
     confirm(agent_client, "ENT-NFX-1", confirmation)
     response = confirm(agent_client, "ENT-NFX-1", confirmation)
-    assert messages_of(agent_client.get(response["Location"]))[-1].startswith("Change rejected by OPF")
+    last_message = messages_of(agent_client.get(response["Location"]))[-1]
+    assert last_message.startswith("Change rejected by OPF")
     assert len(posts(sandbox)) == 1 and ChangeAttempt.objects.count() == 1
 
 
