@@ -191,6 +191,16 @@ class ChangeAttempt(models.Model):
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
 
+    @staticmethod
+    def entitlement_snapshot(entitlement: Entitlement) -> dict:
+        """The entitlement fields a change record keeps as they were at the time."""
+        return {
+            "entitlement": entitlement,
+            "entitlement_opf_id": entitlement.opf_id,
+            "account_id": entitlement.account_id,
+            "provider_id": entitlement.provider_id,
+        }
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
