@@ -219,7 +219,11 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         return format_html("<pre>{}</pre>", json.dumps(obj.http_attempts, indent=1))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        context = {"title": "Audit record", **(extra_context or {})}
+        context = {
+            "title": "Audit record",
+            "may_settle": request.user.has_perm("entitlements.reconcile_changeattempt"),
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, context)
 
     def changelist_view(self, request, extra_context=None):
@@ -238,6 +242,8 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
                  name="entitlements_changeattempt_export"),
             path("attention/", site.admin_view(self.attention_view),
                  name="entitlements_changeattempt_attention"),
+            path("<path:object_id>/settle/", site.admin_view(self.settle_view),
+                 name="entitlements_changeattempt_settle"),
             *super().get_urls(),
         ]  # fmt: skip
 
@@ -246,6 +252,9 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
 
     def attention_view(self, request):
         return admin_views.attention_view(request, self)
+
+    def settle_view(self, request, object_id):
+        return admin_views.settle_view(request, object_id, self)
 
     def index_links(self, request):
         """The supervisors' attention list, listed beside the audit log in the admin index."""

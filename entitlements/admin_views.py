@@ -352,3 +352,56 @@ def attention_view(request, model_admin):
         "has_view_permission": True,
     }
     return TemplateResponse(request, "entitlements/attention.html", context)
+
+
+# --- settle a change of unknown outcome -----------------------------------------------------
+
+
+def settle_view(request, object_id, model_admin):
+    """A supervisor records what OPF shows for a change of unknown outcome; nothing is sent."""
+    if not request.user.has_perm("entitlements.reconcile_changeattempt"):
+        raise PermissionDenied
+    attempt = (
+        ChangeAttempt.objects.select_related("entitlement", "from_product", "to_product")
+        .filter(pk=unquote(object_id))
+        .first()
+    )
+    if attempt is None:
+        raise Http404
+    record_url = reverse("admin:entitlements_changeattempt_change", args=[attempt.pk])
+    error = None
+    if request.method == "POST":
+        from .services import ChangeRefused, settle_unknown_change
+
+        found = request.POST.get("found")
+        if found not in ("applied", "not_applied"):
+            error = "Choose what OPF shows for this change."
+        else:
+            try:
+                settle_unknown_change(
+                    attempt=attempt,
+                    applied=found == "applied",
+                    user=request.user,
+                    note=request.POST.get("note", ""),
+                )
+            except ChangeRefused as refused:
+                error = str(refused)
+            else:
+                flash.add_message(request, flash.SUCCESS, messages.SETTLED[found == "applied"])
+                return redirect(record_url)
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "app_label": opts.app_label,
+        "title": "Settle a change of unknown outcome",
+        "subtitle": None,
+        "attempt": attempt,
+        "unknown": attempt.outcome == Outcome.OUTCOME_UNKNOWN,
+        "error": error,
+        "note": request.POST.get("note", ""),
+        "record_url": record_url,
+        "audit_url": reverse("admin:entitlements_changeattempt_changelist"),
+        "has_view_permission": True,
+    }
+    return TemplateResponse(request, "entitlements/settle_change.html", context)

@@ -66,3 +66,11 @@ def attempt_message(attempt) -> str:
     return outcome_message(
         outcome, opf_message=attempt.opf_message, credentials_refused=credentials_refused
     )
+
+# Supervisors settling a change of unknown outcome.
+SETTLEMENT_NOTE_REQUIRED = "Say what you found in OPF: a note is required."
+SETTLEMENT_NOT_UNKNOWN = "This change is no longer of unknown outcome; nothing was settled."
+SETTLED = {
+    True: "Settled: OPF shows the change applied; the entitlement is on the new tier.",
+    False: "Settled: OPF shows the change not applied; the entitlement keeps its tier.",
+}

@@ -576,3 +576,54 @@ _NOTIFICATION_EFFECTS = {
     EventType.PRODUCT_CHANGED_AT_PROVIDER: _record_provider_change,
     EventType.STATUS_CHANGED: _record_status_change,
 }
+
+
+# --- Supervisors settle a change of unknown outcome -------------------------------------------
+
+
+def settle_unknown_change(
+    *, attempt: ChangeAttempt, applied: bool, user, note: str
+) -> ChangeAttempt:
+    """Record what a supervisor found in OPF about a change whose outcome was unknown.
+
+    Nothing is sent to OPF. `applied` means OPF shows the entitlement on the new product: the
+    change becomes confirmed and the mirror moves; otherwise it becomes declined and the mirror
+    stays. Either way the entitlement may change again. Raises ChangeRefused when the change is
+    not (or no longer) of unknown outcome, or when the note is missing.
+    """
+    note = note.strip()
+    if not note:
+        raise ChangeRefused(messages.SETTLEMENT_NOTE_REQUIRED)
+    now = timezone.now()
+    decision = Outcome.CONFIRMED if applied else Outcome.DECLINED
+    found = "applied" if applied else "not applied"
+    said = (
+        f"Settled by supervisor {user.get_username()} at "
+        f"{now.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}: OPF shows the change "
+        f"{found}. Note: {note}"
+    )
+    with transaction.atomic():
+        # The same order and the same "still open?" check as record_outcome.
+        settled = ChangeAttempt.objects.filter(
+            pk=attempt.pk, outcome=Outcome.OUTCOME_UNKNOWN
+        ).update(
+            outcome=decision.value,
+            finished_at=now,
+            # Appended: the client's reason for "unknown" stays readable beside the settlement.
+            detail=f"{attempt.detail} {said}".strip(),
+        )
+        if not settled:
+            raise ChangeRefused(messages.SETTLEMENT_NOT_UNKNOWN)
+        changes = {"needs_review": False, "version": F("version") + 1, "updated_at": now}
+        if applied:
+            changes["product_id"] = attempt.to_product_id
+        Entitlement.objects.filter(pk=attempt.entitlement_id).update(**changes)
+    attempt.refresh_from_db()
+    log.info(
+        "change settled by supervisor correlation_id=%s outcome=%s user=%s",
+        attempt.correlation_id,
+        decision.label,
+        user.get_username(),
+        extra={"correlation_id": attempt.correlation_id},
+    )
+    return attempt

@@ -1,0 +1,95 @@
+"""Supervisors settle a change of unknown outcome after checking OPF; nothing is resent."""
+
+import pytest
+from django.urls import reverse
+
+from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.outcomes import Outcome
+from entitlements.selectors import entitlement_refusal
+from entitlements.services import ChangeRefused, change_product, settle_unknown_change
+
+from .conftest import messages_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unknown(sandbox, world, agent):
+    """A change OPF answered with a 500: outcome unknown, the entitlement blocked."""
+    sandbox.inject("change_product", "status", status=500)
+    attempt = change_product(
+        entitlement=Entitlement.objects.get(opf_id="ENT-NFX-1"),
+        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
+        user=agent,
+        reason_code="customer_upgrade",
+    )
+    assert attempt.outcome == Outcome.OUTCOME_UNKNOWN
+    assert entitlement_refusal(attempt.entitlement)  # blocked until settled
+    return attempt
+
+
+def settle_url(attempt) -> str:
+    return reverse("admin:entitlements_changeattempt_settle", args=[attempt.pk])
+
+
+def test_settled_as_applied_moves_the_mirror_and_unblocks(unknown, supervisor, sandbox):
+    version_before = Entitlement.objects.get(opf_id="ENT-NFX-1").version
+    settled = settle_unknown_change(
+        attempt=unknown, applied=True, user=supervisor, note="OPF shows Premium since 10:02"
+    )
+
+    assert settled.outcome == Outcome.CONFIRMED and settled.finished_at is not None
+    assert "Settled by supervisor supervisor" in settled.detail
+    assert "OPF shows Premium since 10:02" in settled.detail
+    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
+    assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_PREMIUM"
+    assert entitlement.needs_review is False and entitlement.version == version_before + 1
+    assert entitlement_refusal(entitlement) is None
+    assert len(sandbox.requests("change_product")) == 1  # nothing resent
+
+
+def test_settled_as_not_applied_keeps_the_product(unknown, supervisor, sandbox):
+    settled = settle_unknown_change(
+        attempt=unknown, applied=False, user=supervisor, note="still Standard in OPF"
+    )
+
+    assert settled.outcome == Outcome.DECLINED
+    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
+    assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_STANDARD"
+    assert entitlement_refusal(entitlement) is None
+    assert len(sandbox.requests("change_product")) == 1
+
+
+def test_a_note_is_required_and_a_settled_change_stays_settled(unknown, supervisor):
+    with pytest.raises(ChangeRefused, match="note is required"):
+        settle_unknown_change(attempt=unknown, applied=True, user=supervisor, note="  ")
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN
+
+    settle_unknown_change(attempt=unknown, applied=False, user=supervisor, note="checked")
+    with pytest.raises(ChangeRefused, match="no longer of unknown outcome"):
+        settle_unknown_change(attempt=unknown, applied=True, user=supervisor, note="again")
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.DECLINED
+
+
+def test_an_agent_cannot_settle(unknown, agent_client):
+    assert agent_client.get(settle_url(unknown)).status_code == 403
+    response = agent_client.post(settle_url(unknown), {"found": "applied", "note": "x"})
+    assert response.status_code == 403
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN
+
+
+def test_a_supervisor_settles_from_the_audit_record(unknown, supervisor_client):
+    record = reverse("admin:entitlements_changeattempt_change", args=[unknown.pk])
+    assert f'href="{settle_url(unknown)}"' in supervisor_client.get(record).content.decode()
+
+    missing = supervisor_client.post(settle_url(unknown), {"found": "applied", "note": ""})
+    assert "note is required" in missing.content.decode()
+
+    response = supervisor_client.post(
+        settle_url(unknown), {"found": "applied", "note": "<b>seen in OPF</b>"}, follow=True
+    )
+    assert messages_of(response)[-1].startswith("Settled: OPF shows the change applied")
+    page = response.content.decode()
+    assert "&lt;b&gt;seen in OPF&lt;/b&gt;" in page and "<b>seen in OPF</b>" not in page
+    assert f'href="{settle_url(unknown)}"' not in page  # nothing left to settle
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.CONFIRMED
