@@ -68,9 +68,10 @@ def entitlement_page_context(request, entitlement: Entitlement) -> dict:
             reverse("admin:entitlements_changeattempt_changelist")
             + f"?entitlement__id__exact={entitlement.pk}"
         )
+    current = selectors.open_change(entitlement)
     return {
-        "open_change": selectors.open_change(entitlement),
-        "change_refusal": selectors.entitlement_refusal(entitlement),
+        "open_change": current,
+        "change_refusal": selectors.refusal_given_open_change(entitlement, current),
         "may_change_product": request.user.has_perm("entitlements.change_entitlement_product"),
         "change_product_url": reverse(
             "admin:entitlements_entitlement_change_product", args=[entitlement.pk]

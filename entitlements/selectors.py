@@ -28,11 +28,17 @@ def entitlement_status_refusal(entitlement: Entitlement) -> str | None:
 
 def entitlement_refusal(entitlement: Entitlement) -> str | None:
     """Why this entitlement cannot change product now, or None when it can."""
+    return refusal_given_open_change(entitlement, open_change(entitlement))
+
+
+def refusal_given_open_change(
+    entitlement: Entitlement, current: ChangeAttempt | None
+) -> str | None:
+    """entitlement_refusal for a caller that has already read the open change."""
     refusal = entitlement_status_refusal(entitlement)
-    if refusal:
+    if refusal or current is None:
         return refusal
-    current = open_change(entitlement)
-    return None if current is None else open_change_refusal(current)
+    return open_change_refusal(current)
 
 
 def open_change_refusal(change: ChangeAttempt) -> str:
@@ -54,10 +60,6 @@ def product_refusal(entitlement: Entitlement, product: Product) -> str | None:
     if product.pk == entitlement.product_id:
         return messages.PRODUCT_SAME
     return None
-
-
-def change_refusal(entitlement: Entitlement, product: Product) -> str | None:
-    return entitlement_refusal(entitlement) or product_refusal(entitlement, product)
 
 
 def allowed_products(entitlement: Entitlement) -> QuerySet[Product]:
