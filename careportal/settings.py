@@ -257,6 +257,8 @@ CHANGE_REASONS = [
         ],
     )
 ]
+if any(len(pair) != 2 or not all(pair) for pair in CHANGE_REASONS):
+    raise ImproperlyConfigured("CHANGE_REASONS must be comma-separated code:label pairs.")
 
 # --- OPF notifications ----------------------------------------------------------------------
 # OPF calls POST /opf/notifications after a 202 and for changes made at the provider; see

@@ -68,3 +68,8 @@ def test_secrets_never_reach_the_output_of_a_refused_start():
     result = manage("check", **env)
     assert PRODUCTION["OPF_PASSWORD"] not in result.stdout + result.stderr
     assert PRODUCTION["SECRET_KEY"] not in result.stdout + result.stderr
+
+
+def test_a_malformed_reason_list_is_refused_at_start():
+    result = manage("check", **{**PRODUCTION, "CHANGE_REASONS": "upgrade:Upgrade,nolabel"})
+    assert result.returncode != 0 and "CHANGE_REASONS" in result.stderr
