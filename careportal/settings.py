@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "entitlements",
+    # Background work (bulk changes): the django.tasks backport and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "mozilla_django_oidc",
     "careportal.sso",
 ]
@@ -332,3 +335,22 @@ LOGGING = {
 # OPF statuses in which an entitlement may change product. NAGRA does not say; cancelled,
 # revoked and ending entitlements are refused by default.
 CHANGEABLE_STATUSES = env.list("CHANGEABLE_STATUSES", default=["ACTIVE", "SUBSCRIBED", "PENDING"])
+
+# --- Bulk changes (issue 12) ------------------------------------------------------------------
+# Jobs run on django-tasks with the database backend: `manage.py db_worker` processes them, as
+# many workers on as many machines as wanted (see README, "Bulk tier migration").
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# At most this many changeProduct requests reach OPF in any one second, all workers together.
+OPF_MAX_REQUESTS_PER_SECOND = env.int("OPF_MAX_REQUESTS_PER_SECOND", default=10)
+# Requests in flight at once in one worker (threads inside one task run).
+BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
+# How many workers one job runs on at once (one task chain each); run at least that many.
+BULK_WORKERS_PER_JOB = env.int("BULK_WORKERS_PER_JOB", default=2)
+# Seconds without a heartbeat after which a worker's claimed entitlements count as abandoned.
+BULK_LEASE_SECONDS = env.int("BULK_LEASE_SECONDS", default=30)
+if min(OPF_MAX_REQUESTS_PER_SECOND, BULK_CONCURRENCY, BULK_WORKERS_PER_JOB) < 1:
+    raise ImproperlyConfigured(
+        "OPF_MAX_REQUESTS_PER_SECOND, BULK_CONCURRENCY and BULK_WORKERS_PER_JOB must be >= 1."
+    )
+if BULK_LEASE_SECONDS < 5:
+    raise ImproperlyConfigured("BULK_LEASE_SECONDS must be at least 5.")
