@@ -268,3 +268,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             "view_only": True,
             "perms": {"view": True},
         }]  # fmt: skip
+
+
+# Bulk tier migration (issue 12): its admin lives with its code.
+from .bulk import admin as bulk_admin  # noqa: E402, F401

@@ -99,11 +99,13 @@ def change_product(
     reason_code: str,
     comment: str = "",
     expected_version: int | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished audit record.
 
     Raises ChangeRefused (with a message for the agent) when nothing was sent.
     `expected_version` is the entitlement version the agent's form was opened on.
+    `bulk_job` is the BulkJob this change is part of, named by its audit record.
     """
     if not _valid_reason(reason_code):
         raise ChangeRefused(messages.REASON_REQUIRED)
@@ -120,6 +122,7 @@ def change_product(
         reason_code=reason_code,
         comment=comment,
         expected_version=expected_version,
+        bulk_job=bulk_job,
     )
     log.info(
         "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
@@ -164,6 +167,7 @@ def _record_intent(
     reason_code: str,
     comment: str,
     expected_version: int | None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     try:
         with transaction.atomic():
@@ -189,6 +193,7 @@ def _record_intent(
                 reason_code=reason_code,
                 comment=comment,
                 outcome=Outcome.IN_FLIGHT,
+                bulk_job=bulk_job,
             )
     except IntegrityError as exc:
         # Asked only now, outside the failed transaction, to say what blocks the change.
