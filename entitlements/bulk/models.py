@@ -184,16 +184,16 @@ class BulkJobEvent(models.Model):
 
 
 class RequestSlot(models.Model):
-    """One of OPF_MAX_REQUESTS_PER_SECOND slots: when a request was last (or will next be) sent.
-
-    Shared by all workers through the database: see throttle.py.
-    """
+    """One of OPF_MAX_REQUESTS_PER_SECOND slots of the shared changeProduct budget (throttle.py)."""
 
     slot = models.PositiveIntegerField(primary_key=True)
-    sent_at = models.FloatField(default=0.0, help_text="Unix time of the slot's latest request.")
+    # Unix times: when the slot may send again; who holds it for a request, until when at most.
+    free_at = models.FloatField(default=0.0)
+    holder = models.CharField(max_length=64, blank=True)
+    held_until = models.FloatField(default=0.0)
 
     class Meta:
         verbose_name = "OPF request slot"
 
     def __str__(self) -> str:
-        return f"slot {self.slot} at {self.sent_at:.3f}"
+        return f"slot {self.slot}"

@@ -143,7 +143,7 @@ class Runner:
     # --- one item ------------------------------------------------------------------------
 
     def _send(self, item: BulkJobItem) -> None:
-        from ..services import ChangeRefused, StaleEntitlement, change_product
+        from ..services import ChangeRefused, StaleEntitlement, change_product, get_opf_client
 
         claimed = time.monotonic()
         entitlement = Entitlement.objects.select_related("product").get(pk=item.entitlement_id)
@@ -153,14 +153,17 @@ class Runner:
         ):
             finish(item, ItemState.SKIPPED, "changed_since_plan", REASONS["changed_since_plan"])
             return
-        throttle.wait_for_slot()
-        if not self._lease_held(claimed):
-            # Our claim may have lapsed (heartbeat failing): leave the item to another worker.
-            release(item)
-            self.stopping.set()
-            return
-        job = self.job
+        # A fresh token first (cached: no request), so no token fetch holds the slot.
+        get_opf_client().tokens.get_token()
+        booking = throttle.book(self.token)
         try:
+            throttle.wait_for(booking)
+            if not self._lease_held(claimed):
+                # Our claim may have lapsed (heartbeat failing): leave it to another worker.
+                release(item)
+                self.stopping.set()
+                return
+            job = self.job
             attempt = change_product(
                 entitlement=entitlement,
                 new_product=job.target_product,
@@ -176,6 +179,8 @@ class Runner:
             finish(item, ItemState.SKIPPED, "refused", str(exc))
         else:
             finish_with_attempt(item, attempt)
+        finally:
+            throttle.release(booking)
 
 
 # --- the item's state transitions -----------------------------------------------------------

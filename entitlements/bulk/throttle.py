@@ -1,66 +1,87 @@
 """The shared changeProduct budget: at most OPF_MAX_REQUESTS_PER_SECOND in any second, as OPF
 receives them, across every worker on every machine.
 
-The budget is N rows (RequestSlot), each holding the time of its latest request. A sender
-locks the slot whose time is oldest, books the later of "now" and "that time + WINDOW" on it,
-commits, and sleeps until the booked time. Each slot's bookings are WINDOW apart, so no window
-of WINDOW seconds holds more than N requests, whatever the number of senders. Works the same on
-SQLite (IMMEDIATE transactions serialize the bookings) and PostgreSQL (row locks; SKIP LOCKED
-spreads concurrent senders over different slots).
+The budget is N rows (RequestSlot). A sender books a free slot: it locks the one free the
+earliest, holds it, and sleeps until its time; it then sends (change_product) and releases the
+slot, which is free again one second after the answer came back. OPF received the request
+between the booked time and the answer, so two requests on one slot reach OPF at least a second
+apart, however late a loaded machine sent one of them, and no second at OPF holds more than N.
+Works the same on SQLite (IMMEDIATE transactions serialize the bookings) and PostgreSQL (row
+locks; SKIP LOCKED spreads concurrent senders over different slots).
 
-WINDOW is a little more than one second: a request reaches OPF a few milliseconds after its
-booked time (the audit record is written first), and not always the same few, so the margin
-keeps a late request and an early one from meeting in the same second at OPF. Only bulk jobs
-book slots: an agent's own change never waits behind a job.
+A slot whose holder died (killed worker) is free again after HOLD_SECONDS past its time, longer
+than any request may take (the OPF client's timeouts). Only bulk jobs book slots: an agent's own
+change never waits behind a job.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from .models import RequestSlot
 
-# One second plus the spread between booking a slot and OPF reading the request.
-WINDOW = 1.0 + 0.05
-# A full round of booking attempts found every slot locked (PostgreSQL): try again soon.
-RETRY_PAUSE = 0.002
-MAX_TRIES = 10_000
+SPACING = 1.0  # seconds between the answer to one request and the next request on its slot
+RETRY_PAUSE = 0.005  # every slot was held or locked by another sender: look again soon
+MAX_WAIT = 600.0
 
 
 def budget() -> int:
     return settings.OPF_MAX_REQUESTS_PER_SECOND
 
 
-def book_slot() -> float:
-    """Book the next free send time (Unix time) under the shared budget and return it."""
+def hold_seconds() -> float:
+    # A token fetch, then up to two changeProduct requests (a resend after a refused token).
+    return 3 * (settings.OPF_CONNECT_TIMEOUT + settings.OPF_READ_TIMEOUT) + 5.0
+
+
+@dataclass(frozen=True)
+class Booking:
+    slot: int
+    at: float  # Unix time: the request may leave from then on
+    holder: str
+
+
+def book(holder: str) -> Booking:
+    """Hold the slot free the earliest and return when its request may be sent."""
     slots = budget()
-    for _ in range(MAX_TRIES):
+    give_up = time.monotonic() + MAX_WAIT
+    while time.monotonic() < give_up:
+        now = time.time()
         with transaction.atomic():
             slot = (
                 RequestSlot.objects.select_for_update(skip_locked=True)
-                .filter(slot__lt=slots)
-                .order_by("sent_at", "slot")
+                .filter(Q(holder="") | Q(held_until__lt=now), slot__lt=slots)
+                .order_by("free_at", "slot")
                 .first()
             )
             if slot is not None:
-                at = max(time.time(), slot.sent_at + WINDOW)
-                RequestSlot.objects.filter(pk=slot.pk).update(sent_at=at)
-                return at
+                at = max(now, slot.free_at)
+                RequestSlot.objects.filter(pk=slot.pk).update(
+                    holder=holder, held_until=at + hold_seconds()
+                )
+                return Booking(slot.pk, at, holder)
         if not _ensure_slots(slots):
-            time.sleep(RETRY_PAUSE)  # all locked by other senders right now
-    raise RuntimeError("No OPF request slot could be booked.")
+            time.sleep(RETRY_PAUSE)
+    raise RuntimeError("No OPF request slot came free.")
 
 
-def wait_for_slot() -> float:
-    """Book a slot and sleep until its time; return the time it was booked for."""
-    at = book_slot()
-    delay = at - time.time()
+def wait_for(booking: Booking) -> None:
+    delay = booking.at - time.time()
     if delay > 0:
         time.sleep(delay)
-    return at
+
+
+def release(booking: Booking, *, answered_at: float | None = None) -> None:
+    """The request was answered (or never sent): the slot is free a second after that."""
+    answered_at = time.time() if answered_at is None else answered_at
+    RequestSlot.objects.filter(pk=booking.slot, holder=booking.holder).update(
+        holder="", free_at=max(answered_at, booking.at) + SPACING
+    )
 
 
 def _ensure_slots(slots: int) -> bool:

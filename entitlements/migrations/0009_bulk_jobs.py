@@ -86,7 +86,9 @@ class Migration(migrations.Migration):
             name='RequestSlot',
             fields=[
                 ('slot', models.PositiveIntegerField(primary_key=True, serialize=False)),
-                ('sent_at', models.FloatField(default=0.0, help_text="Unix time of the slot's latest request.")),
+                ('free_at', models.FloatField(default=0.0)),
+                ('holder', models.CharField(blank=True, max_length=64)),
+                ('held_until', models.FloatField(default=0.0)),
             ],
             options={
                 'verbose_name': 'OPF request slot',

@@ -86,8 +86,10 @@ def test_an_entitlement_changed_since_the_plan_is_skipped_not_overwritten(
 
     moved = Entitlement.objects.get(opf_id=tier[2])
     change_product(
-        entitlement=moved, new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=supervisor, reason_code="customer_upgrade",
+        entitlement=moved,
+        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
+        user=supervisor,
+        reason_code="customer_upgrade",
     )
     sandbox.reset_requests()
     control.start(job, user=supervisor)
