@@ -57,9 +57,9 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
 
 
 def test_the_demo_secret_key_is_refused_in_production():
-    from careportal import settings as demo
+    from careportal.settings.base import _DEMO_SECRET_KEY
 
-    result = manage("check", **{**PRODUCTION, "SECRET_KEY": demo._DEMO_SECRET_KEY})
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": _DEMO_SECRET_KEY})
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 

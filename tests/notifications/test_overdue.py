@@ -115,14 +115,14 @@ def test_report_as_json(awaiting, unknown, settings, capsys):
     [("86400", 86400), ("90m", 5400), ("24h", 86400), ("2d", 172800), (" 30S ", 30)],
 )
 def test_confirmation_deadline_accepts_seconds_or_a_unit(value, seconds):
-    from careportal.settings import parse_duration
+    from careportal.settings.env import parse_duration
 
     assert parse_duration(value) == seconds
 
 
 @pytest.mark.parametrize("value", ["", "0", "-5", "1.5h", "24 h", "h", "1w"])
 def test_confirmation_deadline_refuses_anything_else(value):
-    from careportal.settings import parse_duration
+    from careportal.settings.env import parse_duration
 
     with pytest.raises(ValueError):
         parse_duration(value)
