@@ -23,9 +23,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The test settings run on the demo defaults unless the environment says otherwise. They are a
 # module of this package, so this package is composed before they run: decide it here.
-DEBUG = env.bool(
-    "DEBUG", default=os.environ.get("DJANGO_SETTINGS_MODULE") == TEST_SETTINGS_MODULE
-)
+DEBUG = env.bool("DEBUG", default=os.environ.get("DJANGO_SETTINGS_MODULE") == TEST_SETTINGS_MODULE)
 
 
 def required_unless_debug(name: str, demo_default: str) -> str:
