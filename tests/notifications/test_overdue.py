@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt
 from entitlements.outcomes import Outcome
 from entitlements.selectors import (
     is_overdue,
@@ -21,20 +21,11 @@ from entitlements.selectors import (
     overdue_changes,
     unknown_outcome_changes,
 )
-from entitlements.services import change_product
+from tests.factories import change
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def change(entitlement_id, product_id, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
 
 
 @pytest.fixture
