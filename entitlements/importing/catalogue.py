@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from entitlements.importing.engine import CHUNK_SIZE, Parsed, run_import
+from entitlements.importing.engine import CHUNK_SIZE, ImportKind, Parsed, run_import, sort_rows
 from entitlements.importing.report import ImportReport, RowProblems
 from entitlements.importing.rows import PRODUCT_FIELDS, ProductRow, parse_product
 from entitlements.models import Entitlement, Product
@@ -14,16 +14,7 @@ def import_catalogue(
     *, path: Path | str, dry_run: bool = False, chunk_size: int = CHUNK_SIZE
 ) -> ImportReport:
     """Create or update products from an OPF catalogue export. Products not in it are kept."""
-    return run_import(
-        path=Path(path),
-        kind="products",
-        fields=PRODUCT_FIELDS,
-        parse=parse_product,
-        check_chunk=_check_products,
-        write_chunk=_write_products,
-        dry_run=dry_run,
-        chunk_size=chunk_size,
-    )
+    return run_import(Path(path), PRODUCTS, dry_run=dry_run, chunk_size=chunk_size)
 
 
 def _check_products(chunk: list[Parsed]) -> dict[int, RowProblems]:
@@ -70,20 +61,16 @@ _PRODUCT_UPDATE_FIELDS = ("provider_id", "provider_resource_id", "name", "tier",
 
 def _write_products(chunk: list[ProductRow], report: ImportReport, dry_run: bool) -> None:
     existing = Product.objects.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
-    to_create, to_update = [], []
-    for row in chunk:
-        values = {name: getattr(row, name) for name in _PRODUCT_UPDATE_FIELDS}
-        product = existing.get(row.opf_id)
-        if product is None:
-            to_create.append(Product(opf_id=row.opf_id, **values))
-        elif any(getattr(product, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(product, name, value)
-            to_update.append(product)
-        else:
-            report.unchanged += 1
-    report.created += len(to_create)
-    report.updated += len(to_update)
+    to_create, to_update = sort_rows(
+        chunk,
+        existing,
+        model=Product,
+        values_of=lambda row: {name: getattr(row, name) for name in _PRODUCT_UPDATE_FIELDS},
+        report=report,
+    )
     if not dry_run:
         Product.objects.bulk_create(to_create)
         Product.objects.bulk_update(to_update, _PRODUCT_UPDATE_FIELDS, batch_size=500)
+
+
+PRODUCTS = ImportKind("products", PRODUCT_FIELDS, parse_product, _check_products, _write_products)

@@ -48,13 +48,27 @@ class _Validation:
         return [problem for _ordinal, problem in self.problems]
 
 
-@dataclass
-class _File:
-    """What both passes share: the file, how to read and parse its rows, and the report."""
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of export: its name in the report, its required fields and its checks.
 
-    path: Path
+    `parse` checks one row on its own; `check_chunk` checks parsed rows against the database
+    and returns the problems by ordinal; `write_chunk` upserts and counts.
+    """
+
+    name: str
     fields: tuple[str, ...]
     parse: Callable[[Any], tuple[Any, RowProblems]]
+    check_chunk: Callable[[list[Parsed]], dict[int, RowProblems]]
+    write_chunk: Callable[[list[Any], ImportReport, bool], None]
+
+
+@dataclass
+class _File:
+    """What both passes share: the file, the kind of its rows, and the report."""
+
+    path: Path
+    kind: ImportKind
     chunk_size: int
     report: ImportReport
 
@@ -66,8 +80,8 @@ class _File:
     ) -> Iterator[list[Parsed]]:
         """The file's good rows, parsed, `chunk_size` at a time; bad rows go to `on_problem`."""
         chunk: list[Parsed] = []
-        for ordinal, (where, raw) in enumerate(read_rows(self.path, fields=self.fields)):
-            row, problems = self.parse(raw)
+        for ordinal, (where, raw) in enumerate(read_rows(self.path, fields=self.kind.fields)):
+            row, problems = self.kind.parse(raw)
             if problems:
                 on_problem(ordinal, where, problems)
                 continue
@@ -79,47 +93,61 @@ class _File:
             yield chunk
 
 
-def run_import(
+def differs(record: Any, values: dict[str, Any]) -> bool:
+    return any(getattr(record, name) != value for name, value in values.items())
+
+
+def sort_rows(
+    chunk: list[Any],
+    existing: dict[str, Any],
     *,
-    path: Path,
-    kind: str,
-    fields: tuple[str, ...],
-    parse: Callable[[Any], tuple[Any, RowProblems]],
-    check_chunk: Callable[[list[Parsed]], dict[int, RowProblems]],
-    write_chunk: Callable[[list[Any], ImportReport, bool], None],
-    dry_run: bool,
-    chunk_size: int,
-) -> ImportReport:
-    """Validate the whole file, then write it in one transaction (see the package docstring).
+    model: type,
+    values_of: Callable[[Any], dict[str, Any]],
+    report: ImportReport,
+) -> tuple[list[Any], list[Any]]:
+    """The records to create and the existing ones that change (set from their row), counted.
 
-    `parse` checks one row on its own; `check_chunk` checks parsed rows against the database
-    and returns the problems by ordinal; `write_chunk` upserts and counts.
+    `existing` maps OPF ids to the stored records; `values_of` gives a row's model fields.
     """
-    file = _File(
-        path=path,
-        fields=fields,
-        parse=parse,
-        chunk_size=chunk_size,
-        report=ImportReport(kind=kind, dry_run=dry_run),
-    )
-    _validate(file, check_chunk)
-    _write(file, write_chunk, dry_run)
-    return file.report
+    to_create, to_update = [], []
+    for row in chunk:
+        values = values_of(row)
+        record = existing.get(row.opf_id)
+        if record is None:
+            to_create.append(model(opf_id=row.opf_id, **values))
+        elif differs(record, values):
+            for name, value in values.items():
+                setattr(record, name, value)
+            to_update.append(record)
+        else:
+            report.unchanged += 1
+    report.created += len(to_create)
+    report.updated += len(to_update)
+    return to_create, to_update
 
 
-def _validate(file: _File, check_chunk: Callable[[list[Parsed]], dict[int, RowProblems]]) -> None:
+def run_import(path: Path, kind: ImportKind, *, dry_run: bool, chunk_size: int) -> ImportReport:
+    """Validate the whole file, then write it in one transaction (see the package docstring)."""
+    report = ImportReport(kind=kind.name, dry_run=dry_run)
+    file = _File(path=path, kind=kind, chunk_size=chunk_size, report=report)
+    _validate(file)
+    _write(file, dry_run)
+    return report
+
+
+def _validate(file: _File) -> None:
     """Pass 1: check the whole file, touching nothing; ImportRefused lists the bad rows."""
     validation = _Validation()
     # The ids seen so far, to refuse duplicates: about 100 MB for a million entitlements.
     seen: set[str] = set()
     try:
         for chunk in file.chunks(on_problem=validation.add):
-            found = check_chunk(chunk)
+            found = file.kind.check_chunk(chunk)
             for parsed in chunk:
                 problems = found.get(parsed.ordinal, [])
                 if parsed.row.opf_id in seen:
                     duplicate = f"{shown(parsed.row.opf_id)} appears earlier in the file"
-                    problems = [(file.fields[0], duplicate), *problems]
+                    problems = [(file.kind.fields[0], duplicate), *problems]
                 seen.add(parsed.row.opf_id)
                 if problems:
                     validation.add(parsed.ordinal, parsed.where, problems)
@@ -131,9 +159,7 @@ def _validate(file: _File, check_chunk: Callable[[list[Parsed]], dict[int, RowPr
         raise file.refused(validation.listed())
 
 
-def _write(
-    file: _File, write_chunk: Callable[[list[Any], ImportReport, bool], None], dry_run: bool
-) -> None:
+def _write(file: _File, dry_run: bool) -> None:
     """Pass 2: write, all or nothing.
 
     The file is parsed again; should it have changed since pass 1 and now hold a bad row, the
@@ -149,7 +175,7 @@ def _write(
     try:
         with nullcontext() if dry_run else transaction.atomic():
             for chunk in file.chunks(on_problem=changed_under_us):
-                write_chunk([parsed.row for parsed in chunk], file.report, dry_run)
+                file.kind.write_chunk([parsed.row for parsed in chunk], file.report, dry_run)
     except FileProblem as exc:
         file.report.file_refused = True
         raise file.refused([exc.problem]) from None

@@ -8,7 +8,14 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from entitlements.importing.engine import CHUNK_SIZE, Parsed, run_import
+from entitlements.importing.engine import (
+    CHUNK_SIZE,
+    ImportKind,
+    Parsed,
+    differs,
+    run_import,
+    sort_rows,
+)
 from entitlements.importing.report import ImportReport, RowProblems
 from entitlements.importing.rows import ENTITLEMENT_FIELDS, EntitlementRow, parse_entitlement
 from entitlements.models import Entitlement, Product
@@ -32,7 +39,7 @@ def import_entitlements(
         for opf_id, pk, provider_id in Product.objects.values_list("opf_id", "pk", "provider_id")
     }
 
-    def check_chunk(chunk: list[Parsed]) -> dict[int, RowProblems]:
+    def check(chunk: list[Parsed]) -> dict[int, RowProblems]:
         return {
             parsed.ordinal: [
                 ("productId", f"{shown(parsed.row.product_opf_id)} is not in the catalogue")
@@ -41,19 +48,11 @@ def import_entitlements(
             if parsed.row.product_opf_id not in products
         }
 
-    def write_chunk(chunk: list[EntitlementRow], report: ImportReport, dry_run: bool) -> None:
+    def write(chunk: list[EntitlementRow], report: ImportReport, dry_run: bool) -> None:
         _write_entitlements(chunk, report, dry_run, products=products)
 
-    return run_import(
-        path=Path(path),
-        kind="entitlements",
-        fields=ENTITLEMENT_FIELDS,
-        parse=parse_entitlement,
-        check_chunk=check_chunk,
-        write_chunk=write_chunk,
-        dry_run=dry_run,
-        chunk_size=chunk_size,
-    )
+    kind = ImportKind("entitlements", ENTITLEMENT_FIELDS, parse_entitlement, check, write)
+    return run_import(Path(path), kind, dry_run=dry_run, chunk_size=chunk_size)
 
 
 _ENTITLEMENT_MIRRORED = ("account_id", "provider_id", "product_id", "status")
@@ -75,9 +74,6 @@ def _write_entitlements(
             "status": row.status,
         }
 
-    def differs(entitlement: Entitlement, values: dict[str, Any]) -> bool:
-        return any(getattr(entitlement, name) != value for name, value in values.items())
-
     entitlements = Entitlement.objects.only("opf_id", "version", *_ENTITLEMENT_MIRRORED)
     existing = entitlements.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
     changing = [
@@ -89,23 +85,13 @@ def _write_entitlements(
         # Lock and re-read only the rows that change, so a change recorded meanwhile cannot
         # lose its version bump to ours, and agents are not held up on the unchanged ones.
         existing |= entitlements.select_for_update().in_bulk(changing, field_name="opf_id")
+    to_create, to_update = sort_rows(
+        chunk, existing, model=Entitlement, values_of=mirrored, report=report
+    )
     now = timezone.now()
-    to_create, to_update = [], []
-    for row in chunk:
-        values = mirrored(row)
-        entitlement = existing.get(row.opf_id)
-        if entitlement is None:
-            to_create.append(Entitlement(opf_id=row.opf_id, **values))
-        elif differs(entitlement, values):
-            for name, value in values.items():
-                setattr(entitlement, name, value)
-            entitlement.version += 1
-            entitlement.updated_at = now  # a plain UPDATE does not apply auto_now
-            to_update.append(entitlement)
-        else:
-            report.unchanged += 1
-    report.created += len(to_create)
-    report.updated += len(to_update)
+    for entitlement in to_update:
+        entitlement.version += 1
+        entitlement.updated_at = now  # a plain UPDATE does not apply auto_now
     if not dry_run:
         Entitlement.objects.bulk_create(to_create)
         _update_entitlements(to_update)
