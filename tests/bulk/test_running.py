@@ -9,6 +9,8 @@ from entitlements.bulk.models import EventKind, ItemState, JobState
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
 
+from tests.factories import change
+
 from .conftest import TARGET, plan, run_in_process, sent_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
