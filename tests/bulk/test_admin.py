@@ -42,9 +42,7 @@ def test_plan_from_a_csv_shows_the_dry_run_and_sends_nothing(tier, client, super
     client.force_login(supervisor)
     upload = io.BytesIO(("entitlementId\n" + "\n".join([*tier, "ENT-DSN-1"])).encode())
     upload.name = "retire-basic.csv"
-    response = client.post(
-        PLAN_URL, _plan_data(source_product="", ids_file=upload), follow=True
-    )
+    response = client.post(PLAN_URL, _plan_data(source_product="", ids_file=upload), follow=True)
     body = response.content.decode()
     job = BulkJob.objects.get()
     assert response.redirect_chain[-1][0] == reverse(

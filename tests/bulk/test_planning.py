@@ -93,7 +93,8 @@ def test_command_plans_starts_and_prints_the_job_id(
         out = _command("--user", "supervisor", "--ids", str(ids), "--first", "2")
     job = BulkJob.objects.get()
     assert f"job id: {job.pk}" in out
-    assert (job.state, job.first_batch, job.qualifying_count) == (JobState.RUNNING_FIRST_BATCH, 2, 3)
+    assert job.state == JobState.RUNNING_FIRST_BATCH
+    assert (job.first_batch, job.qualifying_count) == (2, 3)
     assert job.ids_file_name == "ids.csv"
     # Queued for the workers (django-tasks' database backend): one task per chain.
     from django_tasks_db.models import DBTaskResult

@@ -8,7 +8,6 @@ from entitlements.bulk import control
 from entitlements.bulk.models import EventKind, ItemState, JobState
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
-
 from tests.factories import change
 
 from .conftest import TARGET, plan, run_in_process, sent_ids
@@ -84,15 +83,8 @@ def test_an_entitlement_changed_since_the_plan_is_skipped_not_overwritten(
     settings.OPF_MAX_REQUESTS_PER_SECOND = 50
     job = plan(supervisor, first_batch=100)
     # Another agent moves one to Premium after the plan, before its turn.
-    from entitlements.services import change_product
-
+    change(tier[2], "Netflix_EU_B_BUNDLE_PREMIUM", supervisor)
     moved = Entitlement.objects.get(opf_id=tier[2])
-    change_product(
-        entitlement=moved,
-        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=supervisor,
-        reason_code="customer_upgrade",
-    )
     sandbox.reset_requests()
     control.start(job, user=supervisor)
     run_in_process(job)
