@@ -21,10 +21,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, reset_queries, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import ChangeAttempt, Entitlement
+from ..models import ChangeAttempt
 from ..outcomes import Outcome
 from . import throttle
 from .models import (
@@ -146,7 +145,7 @@ class Runner:
         from ..services import ChangeRefused, StaleEntitlement, change_product, get_opf_client
 
         claimed = time.monotonic()
-        entitlement = Entitlement.objects.select_related("product").get(pk=item.entitlement_id)
+        entitlement = item.entitlement  # read with the claim
         if (entitlement.version, entitlement.product_id) != (
             item.planned_version,
             item.planned_product_id,
@@ -186,31 +185,39 @@ class Runner:
 # --- the item's state transitions -----------------------------------------------------------
 
 
+# One statement, one round trip: take the job's next pending item (its first batch only while
+# that runs) if the job is still in this generation. PostgreSQL: SKIP LOCKED, so concurrent
+# workers take different items; SQLite runs one statement at a time.
+_CLAIM = """
+UPDATE {items} SET state = %s, claimed_by = %s, claimed_at = %s, lease_until = %s
+WHERE id = (
+    SELECT i.id FROM {items} i JOIN {jobs} j ON j.id = i.job_id
+    WHERE i.job_id = %s AND i.state = %s AND j.generation = %s
+      AND (j.state = %s OR (j.state = %s AND i.position <= j.first_batch))
+    ORDER BY i.position LIMIT 1 {lock}
+)
+RETURNING id
+"""
+
+
 def claim_next(job: BulkJob, generation: int, token: str) -> BulkJobItem | None:
     """Take the next pending item of the job (its first batch only, while that runs)."""
     now = timezone.now()
-    may_run = Q(job__state=JobState.RUNNING) | Q(
-        job__state=JobState.RUNNING_FIRST_BATCH, position__lte=F("job__first_batch")
+    statement = _CLAIM.format(
+        items=connection.ops.quote_name(BulkJobItem._meta.db_table),
+        jobs=connection.ops.quote_name(BulkJob._meta.db_table),
+        lock="FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else "",
     )
-    with transaction.atomic():
-        item = (
-            BulkJobItem.objects.filter(
-                may_run, job_id=job.pk, job__generation=generation, state=ItemState.PENDING
-            )
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("position")
-            .first()
-        )
-        if item is None:
-            return None
-        BulkJobItem.objects.filter(pk=item.pk).update(
-            state=ItemState.CLAIMED,
-            claimed_by=token,
-            claimed_at=now,
-            lease_until=now + timedelta(seconds=lease_seconds()),
-        )
-    item.state, item.claimed_by = ItemState.CLAIMED, token
-    return item
+    lease_until = now + timedelta(seconds=lease_seconds())
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [
+            ItemState.CLAIMED, token, now, lease_until, job.pk, ItemState.PENDING, generation,
+            JobState.RUNNING, JobState.RUNNING_FIRST_BATCH,
+        ])  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return BulkJobItem.objects.select_related("entitlement").get(pk=row[0])
 
 
 def finish(item: BulkJobItem, state: ItemState, outcome: str, detail: str, attempt=None) -> bool:

@@ -20,8 +20,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection
 
 from .models import RequestSlot
 
@@ -46,25 +45,40 @@ class Booking:
     holder: str
 
 
+# One statement, one round trip: take the free slot with the earliest time and hold it. On
+# PostgreSQL SKIP LOCKED sends concurrent senders to different slots; SQLite runs one statement
+# at a time. held_until = the booked time + the hold, so the booked time comes back with it.
+_BOOK = """
+UPDATE {table} SET holder = %s, held_until = {greatest}(%s, free_at) + %s
+WHERE slot = (
+    SELECT slot FROM {table} WHERE slot < %s AND (holder = '' OR held_until < %s)
+    ORDER BY free_at, slot LIMIT 1 {lock}
+)
+RETURNING slot, held_until
+"""
+
+
+def _book_statement(vendor: str) -> str:
+    postgres = vendor == "postgresql"
+    return _BOOK.format(
+        table=connection.ops.quote_name(RequestSlot._meta.db_table),
+        greatest="GREATEST" if postgres else "MAX",
+        lock="FOR UPDATE SKIP LOCKED" if postgres else "",
+    )
+
+
 def book(holder: str) -> Booking:
     """Hold the slot free the earliest and return when its request may be sent."""
-    slots = budget()
+    slots, hold = budget(), hold_seconds()
+    statement = _book_statement(connection.vendor)
     give_up = time.monotonic() + MAX_WAIT
     while time.monotonic() < give_up:
         now = time.time()
-        with transaction.atomic():
-            slot = (
-                RequestSlot.objects.select_for_update(skip_locked=True)
-                .filter(Q(holder="") | Q(held_until__lt=now), slot__lt=slots)
-                .order_by("free_at", "slot")
-                .first()
-            )
-            if slot is not None:
-                at = max(now, slot.free_at)
-                RequestSlot.objects.filter(pk=slot.pk).update(
-                    holder=holder, held_until=at + hold_seconds()
-                )
-                return Booking(slot.pk, at, holder)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [holder, now, hold, slots, now])
+            row = cursor.fetchone()
+        if row is not None:
+            return Booking(row[0], row[1] - hold, holder)
         if not _ensure_slots(slots):
             time.sleep(RETRY_PAUSE)
     raise RuntimeError("No OPF request slot came free.")
