@@ -11,10 +11,13 @@ memory (VmHWM; target: the same at both sizes).
 """
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,13 +127,36 @@ def max_in_one_second(times: list[float]) -> int:
     return most
 
 
+@contextlib.contextmanager
+def sandbox_process(size: int, latency_ms: float):
+    """The sandbox in its own process (as in the demo), its data from files (too big to POST)."""
+    import requests
+
+    with tempfile.TemporaryDirectory(prefix="careportal-bench-bulk-") as tmp:
+        files = {"catalogue": CATALOGUE, "entitlements": rows(size)}
+        for name, data in files.items():
+            Path(tmp, f"{name}.json").write_text(json.dumps(data))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "entitlements.opf_sandbox", "--port", "0",
+             "--catalogue", f"{tmp}/catalogue.json", "--entitlements", f"{tmp}/entitlements.json"],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+            requests.post(f"{url}/_sandbox/settings", json={"latency_ms": latency_ms},
+                          timeout=5).raise_for_status()  # fmt: skip
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 def run(size: int, budget: int, latency_ms: float) -> dict:
     import requests
-    from change_product import sandbox_process
 
     database_url = fresh_database(f"careportal_bench_bulk_{size}")
-    with sandbox_process(CATALOGUE, rows(size), latency_ms) as sandbox:
-        env = worker_env(database_url, sandbox.url, budget)
+    with sandbox_process(size, latency_ms) as sandbox_url:
+        env = worker_env(database_url, sandbox_url, budget)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
                        check=True)  # fmt: skip
         setup_django(env)
@@ -159,7 +185,7 @@ def run(size: int, budget: int, latency_ms: float) -> dict:
             for worker in workers:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=30)
-        received = requests.get(f"{sandbox.url}/_sandbox/requests?kind=change_product",
+        received = requests.get(f"{sandbox_url}/_sandbox/requests?kind=change_product",
                                 timeout=30).json()  # fmt: skip
         connection.close()
     times = sorted(r["time"] for r in received)
