@@ -5,9 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import Entitlement
 from entitlements.outcomes import Outcome
 
+from ..factories import change_attempt
 from .conftest import change_product_url, entitlement_url, review
 
 pytestmark = pytest.mark.django_db
@@ -38,18 +39,7 @@ def test_change_product_and_its_confirmation_lead_back_to_the_entitlement(agent_
 
 
 def test_settle_and_the_attention_list_lead_back_to_the_audit_log(supervisor_client, world):
-    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
-    attempt = ChangeAttempt.objects.create(
-        entitlement=entitlement,
-        entitlement_opf_id=entitlement.opf_id,
-        account_id=entitlement.account_id,
-        provider_id=entitlement.provider_id,
-        from_product=entitlement.product,
-        to_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        reason_code="customer_upgrade",
-        outcome=Outcome.OUTCOME_UNKNOWN,
-        correlation_id="corr-unknown-1",
-    )
+    attempt = change_attempt(outcome=Outcome.OUTCOME_UNKNOWN, correlation_id="corr-unknown-1")
     audit_log = ("Audit log", reverse("admin:entitlements_changeattempt_changelist"))
     record = (
         "corr-unknown-1",
