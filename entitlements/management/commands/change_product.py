@@ -24,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--comment", default="")
 
     def handle(self, *args, entitlement_id, product_id, user, reason, comment, **options):
-        from entitlements.services import ChangeRefused, change_product
+        from entitlements.exceptions import ChangeRefused
+        from entitlements.services import change_product
 
         try:
             agent = get_user_model().objects.get(username=user)
@@ -51,6 +52,6 @@ class Command(BaseCommand):
         self.stdout.write(f"correlation id: {attempt.correlation_id}")
         if attempt.http_status is not None:
             self.stdout.write(f"OPF status: {attempt.http_status}")
-        self.stdout.write(messages.attempt_message(attempt))
+        self.stdout.write(messages.change_message(attempt))
         if outcome not in SUCCESSFUL:
             raise SystemExit(1)
