@@ -76,26 +76,12 @@ def apply_notification(
             if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
                 raise _Duplicate
             now = timezone.now()
-            if entitlement is None:
-                effect = Effect(
-                    DeliveryResult.UNKNOWN_ENTITLEMENT,
-                    "No entitlement with this id in the portal; kept for review.",
-                    needs_review=True,
-                )
-            else:
-                effect = _NOTIFICATION_EFFECTS[notification.event_type](
-                    entitlement=entitlement, notification=notification, now=now
-                )
+            effect = _effect_of(notification, entitlement, now)
             delivery = NotificationDelivery.objects.create(
                 webhook_id=webhook_id,
                 received_at=now,
                 sent_at=sent_at,
-                event_type=notification.event_type.value,
-                entitlement_opf_id=notification.entitlement_id,
-                product_opf_id=notification.product_id,
-                status=notification.status,
-                occurred_at=notification.occurred_at,
-                correlation_id=notification.correlation_id,
+                **_delivery_fields(notification),
                 entitlement=entitlement,
                 change=effect.change,
                 result=effect.result,
@@ -124,6 +110,30 @@ def apply_notification(
         effect.detail,
     )
     return AppliedNotification(effect.result, effect.detail, delivery.pk)
+
+
+def _effect_of(notification: Notification, entitlement: Entitlement | None, now) -> Effect:
+    if entitlement is None:
+        return Effect(
+            DeliveryResult.UNKNOWN_ENTITLEMENT,
+            "No entitlement with this id in the portal; kept for review.",
+            needs_review=True,
+        )
+    return _NOTIFICATION_EFFECTS[notification.event_type](
+        entitlement=entitlement, notification=notification, now=now
+    )
+
+
+def _delivery_fields(notification: Notification) -> dict:
+    """What the delivery row keeps of the notification as OPF sent it."""
+    return {
+        "event_type": notification.event_type.value,
+        "entitlement_opf_id": notification.entitlement_id,
+        "product_opf_id": notification.product_id,
+        "status": notification.status,
+        "occurred_at": notification.occurred_at,
+        "correlation_id": notification.correlation_id,
+    }
 
 
 def _lock_for_notification(notification: Notification) -> Entitlement | None:
