@@ -77,6 +77,8 @@ OPEN_CHANGE_HEADINGS: dict[Outcome, str] = {
 }
 AWAITING_HEADING = OPEN_CHANGE_HEADINGS[Outcome.AWAITING_CONFIRMATION]
 CHANGE_NOT_POSSIBLE = "Change product is not possible now:"
+NO_CHANGES_YET = "No change attempts yet."
+NEWEST_CHANGES_SHOWN = "Showing the newest {count} attempts."
 NEEDS_REVIEW = (
     "Flagged for review: OPF did not know this entitlement, or a change of it is unresolved."
 )
@@ -85,6 +87,12 @@ NEEDS_REVIEW = (
 PRODUCT_REQUIRED = "Choose the new product."
 REASON_PROMPT = "Choose a reason"
 COMMENT_HELP = "Optional. Shown in the entitlement's history and the audit log."
+NO_OTHER_TIER = "No other active tier of {provider} is in the catalogue."
+NEW_PRODUCT_HELP = "Active tiers of the same service; the current one is not listed."
+PROVIDER_MAY_CONFIRM = (
+    "The provider may need to confirm this change. Until it does, the entitlement stays on "
+    "{product} and the change shows as waiting for provider confirmation."
+)
 SUBMISSION_EXPIRED = (
     "This confirmation was already used or has expired, so nothing was sent. "
     "Review the entitlement and start again if the change is still needed."
@@ -95,7 +103,20 @@ AUDIT_FILTERS_INVALID = "Those audit log filters are not valid."
 SETTLEMENT_NOTE_REQUIRED = "Say what you found in OPF: a note is required."
 SETTLEMENT_NOT_UNKNOWN = "This change is no longer of unknown outcome; nothing was settled."
 SETTLEMENT_FOUND_REQUIRED = "Choose what OPF shows for this change."
+NOTHING_TO_SETTLE = "This change is {outcome}, not of unknown outcome: there is nothing to settle."
+SETTLE_ADVICE = (
+    "Check the entitlement in OPF first. Settling records what you found; nothing is sent to "
+    "OPF, and the entitlement can change again afterwards."
+)
+SETTLEMENT_NOTE_HELP = "What you checked in OPF, and when."
 SETTLED = {
     True: "Settled: OPF shows the change applied; the entitlement is on the new tier.",
     False: "Settled: OPF shows the change not applied; the entitlement keeps its tier.",
 }
+
+# Supervisors' list of overdue confirmations and unknown outcomes.
+NO_OVERDUE = "No overdue confirmations."
+NO_UNKNOWN = "No changes of unknown outcome."
+RECONCILE_ADVICE = (
+    "Check each in OPF, then open it and use Settle to record what OPF shows; nothing is resent."
+)

@@ -203,6 +203,11 @@ class ChangeAttempt(models.Model):
         self._loaded_outcome = self.outcome
 
     @property
+    def made_at_provider(self) -> bool:
+        """Reported by OPF as made by the customer at the provider, not through the portal."""
+        return self.origin == ChangeOrigin.PROVIDER
+
+    @property
     def credentials_refused(self) -> bool:
         """OPF refused the portal's credentials (the client's `credentials_refused` result).
 

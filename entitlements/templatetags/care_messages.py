@@ -9,12 +9,15 @@ register = template.Library()
 
 
 @register.simple_tag
-def message(name: str) -> str:
-    """The sentence messages.NAME (a missing name fails loudly, not with an empty string)."""
+def message(name: str, **values) -> str:
+    """The sentence messages.NAME, its {placeholders} filled from `values` (escaped as usual).
+
+    A missing name fails loudly, not with an empty string.
+    """
     text = getattr(messages, name)
     if not isinstance(text, str):
         raise template.TemplateSyntaxError(f"messages.{name} is not a sentence")
-    return text
+    return text.format(**values) if values else text
 
 
 @register.simple_tag
