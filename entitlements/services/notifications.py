@@ -25,7 +25,7 @@ from ..models import (
 from ..notifications.payload import EventType, Notification
 from ..outcomes import BLOCKING, Outcome
 from .audit import finish_change, record_change, utc_text
-from .mirror import update_mirror
+from .mirror import flag_for_review, update_mirror
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +248,7 @@ def _record_provider_change(
 ) -> Effect:
     product = Product.objects.filter(opf_id=notification.product_id).first()
     if product is None or product.provider_id != entitlement.provider_id:
-        entitlement.needs_review = True
-        entitlement.save(update_fields=["needs_review", "updated_at"])
+        flag_for_review(entitlement_id=entitlement.pk, now=now)
         why = "not in the catalogue" if product is None else "of another provider"
         return Effect(
             DeliveryResult.UNMATCHED,
