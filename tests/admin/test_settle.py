@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 
 from entitlements.exceptions import ChangeRefused
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
 from entitlements.rules import change_refusal
 from entitlements.selectors import open_change
-from entitlements.services import change_product, settle_unknown_change
+from entitlements.services import settle_unknown_change
+from tests.factories import change
 
 from .conftest import messages_of
 
@@ -19,12 +20,7 @@ pytestmark = pytest.mark.django_db
 def unknown(sandbox, world, agent):
     """A change OPF answered with a 500: outcome unknown, the entitlement blocked."""
     sandbox.inject("change_product", "status", status=500)
-    attempt = change_product(
-        entitlement=Entitlement.objects.get(opf_id="ENT-NFX-1"),
-        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=agent,
-        reason_code="customer_upgrade",
-    )
+    attempt = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     assert attempt.outcome == Outcome.OUTCOME_UNKNOWN
     assert change_refusal(
         attempt.entitlement, open_change(attempt.entitlement)
