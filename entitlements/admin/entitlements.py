@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path, reverse
 
-from .. import selectors
+from .. import rules, selectors
 from ..models import ChangeAttempt, Entitlement
 from .filters import AwaitingConfirmationFilter, ProviderFilter
 from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
@@ -106,7 +106,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         current = selectors.open_change(entitlement)
         return {
             "open_change": current,
-            "change_refusal": selectors.refusal_given_open_change(entitlement, current),
+            "change_refusal": rules.change_refusal(entitlement, current),
             "may_change_product": self.has_change_product_permission(request, entitlement),
             "change_product_url": reverse(
                 "admin:entitlements_entitlement_change_product", args=[entitlement.pk]

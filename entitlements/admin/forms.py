@@ -2,9 +2,8 @@
 
 from django import forms
 
+from .. import messages
 from ..models import ChangeAttempt
-
-SETTLE_CHOICE_REQUIRED = "Choose what OPF shows for this change."
 
 
 class SettleForm(forms.Form):
@@ -14,8 +13,8 @@ class SettleForm(forms.Form):
         label="OPF shows",
         widget=forms.RadioSelect,
         error_messages={
-            "required": SETTLE_CHOICE_REQUIRED,
-            "invalid_choice": SETTLE_CHOICE_REQUIRED,
+            "required": messages.SETTLEMENT_FOUND_REQUIRED,
+            "invalid_choice": messages.SETTLEMENT_FOUND_REQUIRED,
         },
     )
     note = forms.CharField(
@@ -23,17 +22,14 @@ class SettleForm(forms.Form):
         required=False,
         # The browser asks for it; the service refuses a blank one with the sentence agents read.
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "required": True}),
-        help_text="What you checked in OPF, and when.",
+        help_text=messages.SETTLEMENT_NOTE_HELP,
     )
 
-    def __init__(self, *args, attempt: ChangeAttempt, **kwargs):
+    def __init__(self, *args, change: ChangeAttempt, **kwargs):
         super().__init__(*args, **kwargs)
+        products = {"to_product": change.to_product.name, "from_product": change.from_product.name}
         self.fields["found"].choices = [
-            ("applied", f"the change applied: the entitlement is on {attempt.to_product.name}"),
-            (
-                "not_applied",
-                f"the change not applied: the entitlement is still on {attempt.from_product.name}",
-            ),
+            (value, text.format(**products)) for value, text in messages.SETTLEMENT_FOUND.items()
         ]
 
     @property

@@ -9,10 +9,11 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.shortcuts import redirect
 
-from ... import messages, selectors
+from ... import messages, rules, selectors
+from ...exceptions import ChangeRefused
 from ...forms import ChangeProductForm, reason_label
 from ...outcomes import Outcome
-from ...services import ChangeRefused, change_product
+from ...services import change_product
 from .base import AdminFlowView, change_url
 from .submissions import attempt_of_submission, issue_submission, store_submission, submission_of
 
@@ -27,15 +28,11 @@ OUTCOME_LEVELS = {
     Outcome.NOT_SENT: flash.ERROR,
     Outcome.OUTCOME_UNKNOWN: flash.ERROR,
 }
-SUBMISSION_EXPIRED = (
-    "This confirmation was already used or has expired, so nothing was sent. "
-    "Review the entitlement and start again if the change is still needed."
-)
 
 
 def flash_outcome(request, attempt) -> None:
     level = OUTCOME_LEVELS.get(Outcome(attempt.outcome), flash.INFO)
-    flash.add_message(request, level, messages.attempt_message(attempt))
+    flash.add_message(request, level, messages.change_message(attempt))
 
 
 class ChangeProductView(AdminFlowView):
@@ -52,7 +49,7 @@ class ChangeProductView(AdminFlowView):
 
     def get(self, request, object_id):
         self.load(object_id)
-        refusal = selectors.entitlement_refusal(self.entitlement)
+        refusal = rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
         if refusal:
             return self.back_to_page(refusal)
         initial = {"version": self.entitlement.version}
@@ -66,12 +63,12 @@ class ChangeProductView(AdminFlowView):
             token = request.POST.get("submission_id", "")
             entry = submission_of(request, token, self.entitlement)
             if entry is None:
-                return self.back_to_page(SUBMISSION_EXPIRED)
+                return self.back_to_page(messages.SUBMISSION_EXPIRED)
             if entry["used"]:
                 return self.land_on_result(entry)
         if request.POST.get("version") != str(self.entitlement.version):
             return self.back_to_page(messages.STALE_ENTITLEMENT)  # X3: nothing sent
-        refusal = selectors.entitlement_refusal(self.entitlement)
+        refusal = rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
         if refusal:
             return self.back_to_page(refusal)
         form = ChangeProductForm(request.POST, entitlement=self.entitlement)

@@ -7,6 +7,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 
+from ... import messages
 from .base import AdminFlowView
 
 EXPORT_COLUMNS = (
@@ -74,7 +75,7 @@ class AuditExportView(AdminFlowView):
         try:
             changelist = self.model_admin.get_changelist_instance(request)
         except IncorrectLookupParameters:
-            return HttpResponseBadRequest("Those audit log filters are not valid.")
+            return HttpResponseBadRequest(messages.AUDIT_FILTERS_INVALID)
         filename = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response = StreamingHttpResponse(
             audit_csv_lines(changelist.queryset), content_type="text/csv; charset=utf-8"

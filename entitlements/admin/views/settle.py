@@ -6,8 +6,9 @@ from django.http import Http404
 from django.shortcuts import redirect
 
 from ... import messages
+from ...exceptions import ChangeRefused
 from ...outcomes import Outcome
-from ...services import ChangeRefused, settle_unknown_change
+from ...services import settle_unknown_change
 from ..forms import SettleForm
 from .base import AdminFlowView, change_url
 
@@ -29,15 +30,15 @@ class SettleView(AdminFlowView):
 
     def get(self, request, object_id):
         self.load(object_id)
-        return self.render_form(SettleForm(attempt=self.attempt))
+        return self.render_form(SettleForm(change=self.attempt))
 
     def post(self, request, object_id):
         self.load(object_id)
-        form = SettleForm(request.POST, attempt=self.attempt)
+        form = SettleForm(request.POST, change=self.attempt)
         if form.is_valid():
             try:
                 settle_unknown_change(
-                    attempt=self.attempt,
+                    change=self.attempt,
                     applied=form.applied,
                     user=request.user,
                     note=form.cleaned_data["note"],
