@@ -47,9 +47,13 @@ class ChangeProductView(AdminFlowView):
             raise Http404("No such entitlement.")
         self.page_url = change_url(self.model_admin, self.entitlement.pk)
 
+    def change_refusal(self) -> str | None:
+        """Why this entitlement may not change now (the rules, read once per request)."""
+        return rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
+
     def get(self, request, object_id):
         self.load(object_id)
-        refusal = rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
+        refusal = self.change_refusal()
         if refusal:
             return self.back_to_page(refusal)
         initial = {"version": self.entitlement.version}
@@ -68,7 +72,7 @@ class ChangeProductView(AdminFlowView):
                 return self.land_on_result(entry)
         if request.POST.get("version") != str(self.entitlement.version):
             return self.back_to_page(messages.STALE_ENTITLEMENT)  # X3: nothing sent
-        refusal = rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
+        refusal = self.change_refusal()
         if refusal:
             return self.back_to_page(refusal)
         form = ChangeProductForm(request.POST, entitlement=self.entitlement)
