@@ -17,10 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from .. import messages
+from .. import messages, rules
 from ..models import ChangeAttempt, Entitlement, Product
 from ..outcomes import BLOCKING
-from ..selectors import entitlement_status_refusal, product_refusal
 from .models import BulkJob, BulkJobEvent, BulkJobItem, EventKind, ItemState
 
 PERMISSION = "entitlements.run_bulk_changes"
@@ -190,14 +189,14 @@ def _store_items(job: BulkJob, request: PlanRequest) -> PlanSummary:
 def blocking_reason(entitlement: Entitlement, source: Product | None, target: Product) -> str:
     """Why this entitlement cannot be part of the run ("" when it qualifies).
 
-    The single change's own rules (selectors) decide; only their reasons are named here.
+    The single change's own rules (rules.py) decide; only their reasons are named here.
     """
     if source is not None and entitlement.product_id != source.pk:
         return "not_on_source"
-    refusal = product_refusal(entitlement, target)
+    refusal = rules.product_refusal(entitlement, target)
     if refusal:
         return _PRODUCT_REFUSALS.get(refusal, "other_provider")
-    if entitlement_status_refusal(entitlement):
+    if rules.status_refusal(entitlement):
         return "status"
     if entitlement.has_open_change:
         return "open_change"

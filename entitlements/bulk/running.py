@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
+from ..exceptions import ChangeRefused, StaleEntitlement
 from ..models import ChangeAttempt
 from ..outcomes import Outcome
 from . import throttle
@@ -142,7 +143,8 @@ class Runner:
     # --- one item ------------------------------------------------------------------------
 
     def _send(self, item: BulkJobItem) -> None:
-        from ..services import ChangeRefused, StaleEntitlement, change_product, get_opf_client
+        # Imported here: the admin pages import this module, and need no OPF client.
+        from ..services import change_product, get_opf_client
 
         claimed = time.monotonic()
         entitlement = item.entitlement  # read with the claim
