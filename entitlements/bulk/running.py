@@ -288,20 +288,12 @@ def advance(job_id: int, generation: int) -> bool:
     if open_items.exists():
         return True
     if job.state == JobState.RUNNING_FIRST_BATCH and job.qualifying_count > job.first_batch:
-        transition(
-            job,
-            from_states=[job.state],
-            to_state=JobState.PAUSED,
-            kind=EventKind.FIRST_BATCH_DONE,
-            generation=generation,
-            detail=f"The first {job.first_batch} ran; review them, then resume for the rest.",
-        )
+        to_state, kind = JobState.PAUSED, EventKind.FIRST_BATCH_DONE
+        detail = f"The first {job.first_batch} ran; review them, then resume for the rest."
     else:
-        transition(
-            job,
-            from_states=[job.state],
-            to_state=JobState.FINISHED,
-            kind=EventKind.FINISHED,
-            generation=generation,
-        )
+        to_state, kind, detail = JobState.FINISHED, EventKind.FINISHED, ""
+    transition(
+        job, from_states=[job.state], to_state=to_state, kind=kind, detail=detail,
+        generation=generation,
+    )  # fmt: skip
     return False
