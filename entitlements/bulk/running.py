@@ -13,6 +13,7 @@ Exactly once, whatever is killed when:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from ..exceptions import ChangeRefused, StaleEntitlement
 from ..models import ChangeAttempt
+from ..opf import OpfError
 from ..outcomes import Outcome
 from . import throttle
 from .models import (
@@ -106,7 +108,8 @@ class Runner:
                 reset_queries()  # DEBUG keeps every query of a connection; a job runs long
                 item = claim_next(self.job, self.generation, self.token)
                 if item is not None:
-                    self._send_safely(item)
+                    if not self._send_safely(item):
+                        return  # the next task of the chain tries again, not this loop
                 elif not recover_abandoned(self.job_id):
                     if not advance(self.job_id, self.generation):
                         return  # paused, cancelled or finished
@@ -116,13 +119,15 @@ class Runner:
         finally:
             connection.close()
 
-    def _send_safely(self, item: BulkJobItem) -> None:
+    def _send_safely(self, item: BulkJobItem) -> bool:
         try:
             self._send(item)
         except Exception:
             # A bug or a database error of ours: settle the item from its audit record.
             log.exception("bulk job %s: item %s failed", self.job_id, item.pk)
             settle_claim(item)
+            return False
+        return True
 
     def _heartbeat(self) -> None:
         try:
@@ -154,8 +159,10 @@ class Runner:
         ):
             finish(item, ItemState.SKIPPED, "changed_since_plan", REASONS["changed_since_plan"])
             return
-        # A fresh token first (cached: no request), so no token fetch holds the slot.
-        get_opf_client().tokens.get_token()
+        # A fresh token first (cached: no request), so no token fetch holds the slot. Without
+        # one, the change service records the change as not sent, as for an agent.
+        with contextlib.suppress(OpfError):
+            get_opf_client().tokens.get_token()
         booking = throttle.book(self.token)
         try:
             throttle.wait_for(booking)

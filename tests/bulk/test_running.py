@@ -105,3 +105,32 @@ def test_a_supervisor_is_needed(tier, supervisor, agent):
     job = plan(supervisor)
     with pytest.raises(control.ControlRefused):
         control.start(job, user=agent)
+
+
+def test_the_ones_not_sent_are_retried_and_the_others_handed_to_an_agent(
+    tier, supervisor, sandbox, settings, client
+):
+    from django.urls import reverse
+
+    settings.OPF_MAX_REQUESTS_PER_SECOND = 50
+    job = plan(supervisor, first_batch=3)
+    sandbox.inject("token", "refuse_token", count=100)  # OPF's Keycloak down: nothing sent
+    control.start(job, user=supervisor)
+    run_in_process(job)
+    assert sent_ids(sandbox) == []
+    not_sent = job.items.filter(state=ItemState.DONE, outcome=Outcome.NOT_SENT)
+    assert not_sent.count() == 3
+
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:entitlements_bulkjob_change", args=[job.pk])).content
+    assert page.count(b"/admin/entitlements/entitlement/") >= 3  # each links to its entitlement
+    assert b'id="retry"' in page
+
+    sandbox.clear_faults()
+    assert control.retry_not_sent(job, user=supervisor) == 3
+    control.resume(job, user=supervisor)
+    run_in_process(job)
+    job.refresh_from_db()
+    assert job.state == JobState.FINISHED
+    assert sorted(sent_ids(sandbox)) == tier  # the three retried, then the rest, each once
+    assert ChangeAttempt.objects.filter(bulk_job=job, outcome=Outcome.NOT_SENT).count() == 3
