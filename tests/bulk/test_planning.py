@@ -101,3 +101,40 @@ def test_command_plans_starts_and_prints_the_job_id(
 
     queued = [r.args_kwargs["args"] for r in DBTaskResult.objects.all()]
     assert queued == [[job.pk, job.generation]] * 2
+
+
+@pytest.mark.tier_size(4)
+def test_bulk_job_command_pauses_resumes_cancels_and_shows_status(tier, supervisor, sandbox):
+    from io import StringIO
+
+    from entitlements.bulk import control
+
+    job = plan(supervisor, first_batch=2)
+    control.start(job, user=supervisor)
+
+    def bulk_job(*args):
+        out = StringIO()
+        call_command("bulk_job", str(job.pk), *args, stdout=out)
+        return out.getvalue()
+
+    with pytest.raises(CommandError, match="--user"):
+        bulk_job("pause")
+    bulk_job("pause", "--user", "supervisor")
+    job.refresh_from_db()
+    assert job.state == JobState.PAUSED
+    status = bulk_job("status")
+    assert status.startswith("[" + "-" * 30 + "] 0/4 Paused")
+    # --wait on a job that is not running prints the bar once and says how to go on.
+    assert f"bulk_job {job.pk} resume" in bulk_job("status", "--wait")
+    bulk_job("resume", "--user", "supervisor")
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    assert "cancel: 4 entitlements" in bulk_job("cancel", "--user", "supervisor")
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    assert list(job.events.values_list("kind", "actor_username")) == [
+        ("planned", "supervisor"), ("started", "supervisor"), ("paused", "supervisor"),
+        ("resumed", "supervisor"), ("cancelled", "supervisor"),
+    ]  # fmt: skip
+    with pytest.raises(CommandError, match="nothing to cancel"):
+        bulk_job("cancel", "--user", "supervisor")
