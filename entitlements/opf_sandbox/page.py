@@ -7,28 +7,32 @@ because this page is what ends up on a shared screen or in a screenshot.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from .recording import RecordedRequest
 from .wire import Response
 
-if TYPE_CHECKING:
-    from .server import Sandbox
-
 SHOWN = 50
 _SECRET_FORM_FIELDS = frozenset({"password", "client_secret", "refresh_token"})
 
 
-def render(sandbox: Sandbox) -> Response:
-    recent = sandbox.requests()[-SHOWN:][::-1]
+def render(
+    *,
+    requests: Sequence[RecordedRequest],
+    deliveries: Sequence[Mapping[str, Any]],
+    entitlements: Sequence[Mapping[str, Any]],
+) -> Response:
+    """The page, from plain values: what was received, what was sent, what OPF holds."""
+    recent = requests[-SHOWN:][::-1]
     rows = "\n".join(_request_html(r) for r in recent) or "<p>No requests yet.</p>"
     entitlements = "".join(
         f"<tr><td>{escape(e['entitlementId'])}</td><td>{escape(e['accountId'])}</td>"
         f"<td>{escape(e['productId'])}</td><td>{escape(e['status'])}</td>"
         f"<td>{escape(e['pendingProductId'] or '')}</td></tr>"
-        for e in sandbox.entitlements()
+        for e in entitlements
     )
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OPF sandbox</title>
@@ -40,7 +44,7 @@ white-space:pre-wrap;word-break:break-all}} td,th{{padding:2px 8px;text-align:le
 <h2>Last {SHOWN} requests received, newest first</h2>
 {rows}
 <h2>Notifications sent to the portal, newest first</h2>
-{_deliveries_html(sandbox)}
+{_deliveries_html(deliveries)}
 <h2>Entitlements</h2>
 <table><tr><th>entitlement</th><th>account</th><th>product</th><th>status</th>
 <th>pending product</th></tr>{entitlements}</table>
@@ -74,8 +78,8 @@ def _masked_form(body: str) -> str:
     return urlencode([(k, "***" if k in _SECRET_FORM_FIELDS else v) for k, v in pairs], safe="*")
 
 
-def _deliveries_html(sandbox: Sandbox) -> str:
-    deliveries = sandbox.deliveries()[-SHOWN:][::-1]
+def _deliveries_html(deliveries: Sequence[Mapping[str, Any]]) -> str:
+    deliveries = deliveries[-SHOWN:][::-1]
     if not deliveries:
         return "<p>None yet.</p>"
     rows = []

@@ -6,24 +6,22 @@ command line (`__main__`) wraps the same object.
 
 from __future__ import annotations
 
-import itertools
-import socket
-import socketserver
-import sys
 import threading
 from collections.abc import Iterable, Mapping
-from http.server import ThreadingHTTPServer
+from functools import partial
 from typing import Any
 
+from . import control
 from .data import Entitlement, Product
 from .faults import IMMEDIATE, FaultQueue, check_kind, make_fault
-from .handler import SandboxHandler
+from .handler import Plumbing, SandboxHTTPServer
+from .keycloak import Credentials, TokenIssuer
 from .notifier import SETTINGS as NOTIFY_SETTINGS
 from .notifier import Notifier
 from .recording import RecordedRequest, Recorder
 from .routing import change_product_path
 from .state import OpfState
-from .tokens import Credentials, TokenIssuer
+from .tpes_answers import TpesEndpoints
 
 _SETTINGS = (
     "latency_ms",
@@ -32,50 +30,6 @@ _SETTINGS = (
     "token_lifetime",
     "refresh_token_lifetime",
 )
-
-
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # a hanging request must never keep the process alive
-
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox, *, verbose: bool) -> None:
-        self.sandbox = sandbox
-        self.verbose = verbose
-        self.stopping = threading.Event()  # wakes hang and latency faults on stop()
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._serials = itertools.count(1)
-        super().__init__(address, SandboxHandler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's FQDN, which can mean a DNS query; skip it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def connection_opened(self, connection: socket.socket) -> int:
-        with self._lock:
-            self._open.add(connection)
-            return next(self._serials)
-
-    def connection_closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(connection)
-
-    def close_connections(self) -> None:
-        """End idle keep-alive connections too, so a stopped sandbox answers nothing."""
-        with self._lock:
-            connections = list(self._open)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by its handler
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that vanish mid-request are normal in fault tests; no traceback for them.
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
 
 
 class Sandbox:
@@ -124,7 +78,9 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
-        self._server = SandboxHTTPServer((self.host, self.port), self, verbose=self.verbose)
+        self._server = SandboxHTTPServer(
+            (self.host, self.port), self._plumbing(), verbose=self.verbose
+        )
         self.port = self._server.server_address[1]  # the one the OS picked when port was 0
         self._thread = threading.Thread(
             # A short poll interval keeps stop() quick.
@@ -135,6 +91,24 @@ class Sandbox:
         )
         self._thread.start()
         return self
+
+    def _plumbing(self) -> Plumbing:
+        # Built at start, so parts replaced before it (a test sharing one token issuer between
+        # two sandboxes) are the ones served. Each part gets only what it needs.
+        endpoints = TpesEndpoints(
+            state=self.opf,
+            tokens=self.tokens,
+            auth_failure_status=lambda: self.auth_failure_status,
+            on_change=self._provider_decides_later,
+        )
+        return Plumbing(
+            recorder=self.recorder,
+            faults=self.fault_queue,
+            latency_ms=lambda: self.latency_ms,
+            answer=endpoints.answer,
+            fault_answer=endpoints.fault_answer,
+            control=partial(control.handle, self),
+        )
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -267,14 +241,14 @@ class Sandbox:
 
     # --- hooks ---------------------------------------------------------------------------
 
-    def _after_change(
+    def _provider_decides_later(
         self,
         entitlement: Entitlement,
         product: Product,
         status: int,
         correlation_id: str | None = None,
     ) -> None:
-        """Called after every accepted change (200 or 202), outside the state lock.
+        """Called by the TPES endpoints after every accepted change (200 or 202).
 
         After a 202, when a notify_url is set, the provider decides (confirm or decline, per
         notify_decision) after notify_delay and OPF delivers the signed notification.
