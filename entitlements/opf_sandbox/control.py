@@ -37,6 +37,9 @@ class Controls(Protocol):
     def products(self) -> list[dict[str, Any]]: ...
     def entitlements(self) -> list[dict[str, Any]]: ...
     def entitlement(self, entitlement_id: str) -> dict[str, Any] | None: ...
+    def set_entitlement(
+        self, entitlement_id: str, *, product_id: str | None = None, status: str | None = None
+    ) -> dict[str, Any]: ...
     def emit_provider_change(self, entitlement_id: str, product_id: str) -> dict[str, Any]: ...
     def emit_status_change(self, entitlement_id: str, status: str) -> dict[str, Any]: ...
     def deliveries(self) -> list[dict[str, Any]]: ...
@@ -49,7 +52,10 @@ _Action = Callable[[Controls, dict[str, list[str]], dict[str, Any]], Response]
 def handle(sandbox: Controls, method: str, path: str, query: str, body: bytes) -> Response:
     route = path[len(CONTROL_PREFIX) :].strip("/")
     if route.startswith("entitlements/"):
-        return _entitlement(sandbox, method, route.removeprefix("entitlements/"))
+        try:
+            return _entitlement(sandbox, method, route.removeprefix("entitlements/"), body)
+        except (ValueError, TypeError) as exc:
+            return error_response(400, "BAD_CONTROL_REQUEST", str(exc))
     actions = _ROUTES.get(route)
     if actions is None:
         return error_response(404, "NOT_FOUND", f"No control endpoint {path}")
@@ -73,14 +79,26 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _entitlement(sandbox: Controls, method: str, segment: str) -> Response:
-    if method != "GET":
-        return error_response(405, "METHOD_NOT_ALLOWED", "Use GET.", Allow="GET")
+def _entitlement(sandbox: Controls, method: str, segment: str, body: bytes) -> Response:
+    """GET: one entitlement. POST {"productId"?, "status"?}: change it behind the portal's back."""
+    if method not in {"GET", "POST"}:
+        return error_response(405, "METHOD_NOT_ALLOWED", "Use GET or POST.", Allow="GET, POST")
     entitlement_id = decode_segment(segment)
     found = None if entitlement_id is None else sandbox.entitlement(entitlement_id)
-    if found is None:
+    if found is None or entitlement_id is None:
         return error_response(404, "ENTITLEMENT_NOT_FOUND", f"No entitlement {segment}")
-    return json_response(200, found)
+    if method == "GET":
+        return json_response(200, found)
+    payload = _json_object(body)
+    unknown = set(payload) - {"productId", "status"}
+    if unknown or not payload:
+        raise ValueError("give productId and/or status, nothing else")
+    if not all(isinstance(v, str) and v for v in payload.values()):
+        raise ValueError("productId and status must be non-empty strings")
+    changed = sandbox.set_entitlement(
+        entitlement_id, product_id=payload.get("productId"), status=payload.get("status")
+    )
+    return json_response(200, changed)
 
 
 def _requests(sandbox: Controls, query: dict[str, list[str]], _: dict[str, Any]) -> Response:

@@ -6,22 +6,24 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("token", "change_product")
-_BOTH = frozenset(KINDS)
+# The kinds of request a fault can target: Keycloak's token endpoint, changeProduct, the read.
+KINDS = ("token", "change_product", "entitlements")
+_ALL = frozenset(KINDS)
+_OPF_CALLS = frozenset({"change_product", "entitlements"})
 _REQUIRED = object()
 
 # fault -> (kinds it can hit, its parameters and their defaults). `apply` makes the sandbox do the
 # real work (issue the token, change the product) before the fault hides the answer: "OPF did it,
-# the portal never heard", the case reconciliation exists for.
+# the portal never heard", the case reconciliation exists for. A read has no work to hide.
 SPECS: dict[str, tuple[frozenset[str], dict[str, Any]]] = {
-    "latency": (_BOTH, {"ms": _REQUIRED}),
-    "status": (_BOTH, {"status": _REQUIRED, "body": None, "headers": None, "apply": False}),
-    "hang": (_BOTH, {"seconds": 30.0, "apply": False}),
-    "reset": (_BOTH, {"apply": False}),
-    "truncate": (_BOTH, {"status": 200, "apply": False}),
+    "latency": (_ALL, {"ms": _REQUIRED}),
+    "status": (_ALL, {"status": _REQUIRED, "body": None, "headers": None, "apply": False}),
+    "hang": (_ALL, {"seconds": 30.0, "apply": False}),
+    "reset": (_ALL, {"apply": False}),
+    "truncate": (_ALL, {"status": 200, "apply": False}),
     "refuse_token": (frozenset({"token"}), {"status": 503}),
     # status None = the sandbox's configured answer to a bad token (403 unless set to 401).
-    "reject_auth": (frozenset({"change_product"}), {"status": None}),
+    "reject_auth": (_OPF_CALLS, {"status": None}),
 }
 # Not queued: it acts the moment it is injected (see Sandbox.inject).
 IMMEDIATE = frozenset({"expire_tokens"})

@@ -19,7 +19,7 @@ from .keycloak import Credentials, TokenIssuer
 from .notifier import SETTINGS as NOTIFY_SETTINGS
 from .notifier import Notifier
 from .recording import RecordedRequest, Recorder
-from .routing import change_product_path
+from .routing import ENTITLEMENTS_PATH, change_product_path
 from .state import OpfState
 from .tpes_answers import TpesEndpoints
 
@@ -139,6 +139,11 @@ class Sandbox:
     def change_product_url(self, entitlement_id: str) -> str:
         return self.url + change_product_path(entitlement_id)
 
+    @property
+    def entitlements_url(self) -> str:
+        """OPF's read of third-party entitlements (filter, limit, page in the query)."""
+        return self.url + ENTITLEMENTS_PATH
+
     # --- data ----------------------------------------------------------------------------
 
     def load(
@@ -159,6 +164,15 @@ class Sandbox:
         """{entitlementId, accountId, productId, status, pendingProductId}, or None if unknown."""
         found = self.opf.entitlement(entitlement_id)
         return None if found is None else found.to_dict()
+
+    def set_entitlement(
+        self, entitlement_id: str, *, product_id: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        """Change an entitlement behind the portal's back (no notification is sent), as OPF's
+        own tools or another system would; the read shows it, the portal's mirror does not."""
+        return self.opf.set_entitlement(
+            entitlement_id, product_id=product_id, status=status
+        ).to_dict()
 
     def reset(self) -> None:
         """Back to the state at construction: data, settings; no tokens, faults or requests."""

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from .data import Entitlement, Product
 from .faults import Fault
 from .keycloak import TokenIssuer
+from .listing import QueryError, page_body, parse_query
 from .recording import RecordedRequest
 from .routing import Target
 from .state import OpfState
@@ -50,6 +51,8 @@ class TpesEndpoints:
             return self._token(target, request)
         if target.kind == "change_product":
             return self._change_product(target, request)
+        if target.kind == "entitlements":
+            return self._entitlements(request)
         path = request.path.partition("?")[0]
         return error_response(404, "NOT_FOUND", f"No such endpoint: {request.method} {path}")
 
@@ -85,6 +88,23 @@ class TpesEndpoints:
                 result.entitlement, result.product, result.status, request.correlation_id
             )
         return json_response(result.status, result.body)
+
+    def _entitlements(self, request: RecordedRequest) -> Response:
+        """The read, from the state changeProduct changes: a change it applied is visible."""
+        if request.method != "GET":
+            return error_response(405, "METHOD_NOT_ALLOWED", "Use GET.", Allow="GET")
+        if not self._authorized(request):
+            return _auth_failure(self._auth_failure_status())
+        try:
+            query = parse_query(request.path.partition("?")[2])
+        except QueryError as exc:
+            return error_response(400, "INVALID_QUERY", str(exc))
+        if query.matches_nothing:
+            return json_response(200, page_body(0, []))
+        total, found = self._state.find_entitlements(
+            query.match, offset=query.offset, limit=query.limit
+        )
+        return json_response(200, page_body(total, found))
 
 
 def _auth_failure(status: int) -> Response:
