@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from . import page
+from . import next_change, page
 from .recording import RecordedRequest
 from .routing import CONTROL_PREFIX, decode_segment
 from .wire import Response, error_response, json_response
@@ -25,7 +25,7 @@ class Controls(Protocol):
     def reset_requests(self) -> None: ...
     def inject(self, kind: str, fault: str, count: int = 1, **params: Any) -> None: ...
     def faults(self) -> list[dict[str, Any]]: ...
-    def clear_faults(self) -> None: ...
+    def clear_faults(self, kind: str | None = None) -> None: ...
     def load(
         self,
         products: Iterable[Mapping[str, Any]] | None = None,
@@ -51,6 +51,10 @@ _Action = Callable[[Controls, dict[str, list[str]], dict[str, Any]], Response]
 
 def handle(sandbox: Controls, method: str, path: str, query: str, body: bytes) -> Response:
     route = path[len(CONTROL_PREFIX) :].strip("/")
+    if route == "next-change":
+        return _next_change(sandbox, method, body)
+    if route.startswith("assets/"):
+        return page.asset(route.removeprefix("assets/"))
     if route.startswith("entitlements/"):
         try:
             return _entitlement(sandbox, method, route.removeprefix("entitlements/"), body)
@@ -163,7 +167,27 @@ def _page(sandbox: Controls) -> Response:
         requests=sandbox.requests(),
         deliveries=sandbox.deliveries(),
         entitlements=sandbox.entitlements(),
+        next_changes=[f for f in sandbox.faults() if f["kind"] == next_change.KIND],
     )
+
+
+def _next_change(sandbox: Controls, method: str, body: bytes) -> Response:
+    """The page's form: queue the next change's answer (or drop those queued), then back."""
+    if method != "POST":
+        return error_response(405, "METHOD_NOT_ALLOWED", "Use POST.", Allow="POST")
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    form = {name: values[-1] for name, values in fields.items()}
+    answer = form.get("answer", "")
+    try:
+        if answer == next_change.NORMAL:
+            sandbox.clear_faults(next_change.KIND)
+        else:
+            fault, params = next_change.fault_for(answer, form.get("reason", ""))
+            sandbox.inject(next_change.KIND, fault, **params)
+    except ValueError as exc:
+        return error_response(400, "BAD_CONTROL_REQUEST", str(exc))
+    # Post/redirect/get: reloading the page never queues the answer twice.
+    return Response(303, headers={"Location": CONTROL_PREFIX + "/"})
 
 
 def _strings(payload: dict[str, Any], *names: str) -> list[str]:

@@ -20,7 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .faults import KINDS, Fault, FaultQueue
+from .faults import KINDS, SHAPING, Fault, FaultQueue
 from .recording import RecordedRequest, Recorder
 from .routing import CONTROL_PREFIX, Target, classify
 from .wire import Response, encode, error_response
@@ -33,7 +33,8 @@ class Plumbing:
     recorder: Recorder
     faults: FaultQueue
     latency_ms: Callable[[], float]  # standing latency, read on every request
-    answer: Callable[[Target, RecordedRequest], Response]  # the normal OPF/Keycloak answer
+    # The normal OPF/Keycloak answer, shaped by a SHAPING fault if one is given.
+    answer: Callable[[Target, RecordedRequest, Fault | None], Response]
     fault_answer: Callable[[Fault], Response]  # what a status-like fault sends instead
     control: Callable[[str, str, str, bytes], Response]  # (method, path, query, body)
 
@@ -116,11 +117,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         extra_ms = fault.params["ms"] if fault and fault.name == "latency" else 0
         self._pause((plumbing.latency_ms() + extra_ms) / 1000)
 
-        if fault is None or fault.name == "latency":
-            self._reply(record, plumbing.answer(target, record))
+        if fault is None or fault.name in SHAPING:
+            self._reply(record, plumbing.answer(target, record, fault))
             return
         # With apply, OPF did the work and the fault only hides the answer.
-        done = plumbing.answer(target, record) if fault.params.get("apply") else None
+        done = plumbing.answer(target, record, None) if fault.params.get("apply") else None
         if fault.name == "hang":
             self.close_connection = True
             self._pause(fault.params["seconds"])

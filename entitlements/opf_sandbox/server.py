@@ -206,8 +206,9 @@ class Sandbox:
         """Faults still waiting for requests, with their remaining counts."""
         return self.fault_queue.pending()
 
-    def clear_faults(self) -> None:
-        self.fault_queue.clear()
+    def clear_faults(self, kind: str | None = None) -> None:
+        """Drop the faults still waiting: of one kind, or all."""
+        self.fault_queue.clear(kind)
 
     # --- settings ------------------------------------------------------------------------
 
@@ -261,16 +262,18 @@ class Sandbox:
         product: Product,
         status: int,
         correlation_id: str | None = None,
+        decision: str | None = None,
     ) -> None:
         """Called by the TPES endpoints after every accepted change (200 or 202).
 
-        After a 202, when a notify_url is set, the provider decides (confirm or decline, per
-        notify_decision) after notify_delay and OPF delivers the signed notification.
+        After a 202, when a notify_url is set, the provider decides (confirm or decline: the
+        `decision` an accept_later fault fixed, else notify_decision) after notify_delay and
+        OPF delivers the signed notification.
         """
         notifier = self.notifier
         if status != 202 or not notifier.url:
             return
-        confirmed = notifier.decision_for(product.provider_id) == "confirm"
+        confirmed = (decision or notifier.decision_for(product.provider_id)) == "confirm"
 
         def provider_decides() -> dict[str, Any]:
             settled = self.opf.settle_pending(

@@ -23,9 +23,10 @@ from .wire import Response, error_response, json_response
 # Keycloak marks token answers as uncacheable; a client that honours caching must not break.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-# Called after every accepted change (200 or 202), outside the state lock:
-# (entitlement as OPF now holds it, the product asked for, the status answered, x-correlation-id).
-ChangeCallback = Callable[[Entitlement, Product, int, "str | None"], None]
+# Called after every accepted change (200 or 202), outside the state lock: (entitlement as OPF
+# now holds it, the product asked for, the status answered, x-correlation-id, the provider's
+# decision when a fault fixed it, else None).
+ChangeCallback = Callable[[Entitlement, Product, int, "str | None", "str | None"], None]
 
 
 class TpesEndpoints:
@@ -45,12 +46,16 @@ class TpesEndpoints:
         self._auth_failure_status = auth_failure_status
         self._on_change = on_change
 
-    def answer(self, target: Target, request: RecordedRequest) -> Response:
-        """The normal answer, with its side effects (a token issued, a product changed)."""
+    def answer(
+        self, target: Target, request: RecordedRequest, fault: Fault | None = None
+    ) -> Response:
+        """The normal answer, with its side effects (a token issued, a product changed);
+        `fault` is a SHAPING one (faults.py) or None."""
         if target.kind == "token":
             return self._token(target, request)
         if target.kind == "change_product":
-            return self._change_product(target, request)
+            later = fault.params["decision"] if fault and fault.name == "accept_later" else None
+            return self._change_product(target, request, decision=later)
         if target.kind == "entitlements":
             return self._entitlements(request)
         path = request.path.partition("?")[0]
@@ -73,7 +78,10 @@ class TpesEndpoints:
     def _authorized(self, request: RecordedRequest) -> bool:
         return self._tokens.access_token_valid(_bearer_token(request.header("authorization")))
 
-    def _change_product(self, target: Target, request: RecordedRequest) -> Response:
+    def _change_product(
+        self, target: Target, request: RecordedRequest, *, decision: str | None
+    ) -> Response:
+        """`decision` set: accepted with 202 whatever the provider, then confirmed/declined."""
         if target.entitlement_id is None:
             return error_response(
                 404, "NOT_FOUND", "The path does not name exactly one entitlement."
@@ -82,10 +90,16 @@ class TpesEndpoints:
             return error_response(405, "METHOD_NOT_ALLOWED", "Use POST.", Allow="POST")
         if not self._authorized(request):
             return _auth_failure(self._auth_failure_status())
-        result = self._state.change_product(target.entitlement_id, request.body)
+        result = self._state.change_product(
+            target.entitlement_id, request.body, confirm_later=decision is not None
+        )
         if result.entitlement is not None and result.product is not None:
             self._on_change(
-                result.entitlement, result.product, result.status, request.correlation_id
+                result.entitlement,
+                result.product,
+                result.status,
+                request.correlation_id,
+                decision,
             )
         return json_response(result.status, result.body)
 
