@@ -186,7 +186,8 @@ class Sandbox:
     # --- recording -----------------------------------------------------------------------
 
     def requests(self, kind: str | None = None) -> list[RecordedRequest]:
-        """Requests received, oldest first; kind is "token", "change_product" or "other"."""
+        """Requests received, oldest first; kind is "token", "change_product", "entitlements" (the
+        read) or "other"."""
         return self.recorder.requests(kind)
 
     def reset_requests(self) -> None:
