@@ -9,9 +9,9 @@ Netflix changes are normally answered 200: every outcome below comes from the bu
 import pytest
 import requests
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
-from entitlements.services import change_product
+from tests.factories import change
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,12 +28,7 @@ def press(sandbox, answer: str, **fields: str) -> None:
 
 
 def change_netflix(agent) -> ChangeAttempt:
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id="ENT-NFX-1"),
-        new_product=Product.objects.get(opf_id=NETFLIX_PREMIUM),
-        user=agent,
-        reason_code="customer_upgrade",
-    )
+    return change("ENT-NFX-1", NETFLIX_PREMIUM, agent)
 
 
 def current_product() -> str:
