@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from entitlements.opf.errors import UnexpectedAnswer
-from entitlements.opf.identifiers import validate_identifier
+from entitlements.opf.identifiers import MAX_ID_CHARS, identifier_problem
 from entitlements.opf.results import EntitlementPage, OpfEntitlement, SkippedRecord
 
 # OPF numbers pages from 1.
@@ -195,6 +195,8 @@ def _entitlement(record: Any) -> OpfEntitlement:
 def _field(value: Any, name: str) -> str:
     if value is None or value == "":
         raise ValueError(f"no {name}")
-    # The rule for the ids the portal sends (InvalidIdentifier is a ValueError): these are
-    # stored, shown and sent back in a changeProduct.
-    return validate_identifier(value, name)
+    # The one rule for OPF ids: these are stored, shown and sent back in a changeProduct.
+    problem = identifier_problem(value, max_length=MAX_ID_CHARS)
+    if problem:
+        raise ValueError(f"{name} {problem}")
+    return value
