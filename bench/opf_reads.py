@@ -66,10 +66,13 @@ def main() -> None:
 
     product = json.loads((ROOT / "entitlements/demo_data/catalogue.json").read_text())[0]
     rows = [
-        {"entitlementId": f"BENCH-{i:06d}", "accountId": f"ACC-{i // 3:06d}", **product}
+        {
+            "entitlementId": f"BENCH-{i:06d}",
+            "accountId": f"ACC-{i // 3:06d}",
+            "productId": product["productId"],
+        }
         for i in range(args.entitlements)
     ]
-    rows = [{k: r[k] for k in ("entitlementId", "accountId", "productId")} for r in rows]
     with tempfile.TemporaryDirectory(prefix="careportal-bench-") as tmp:
         data = Path(tmp) / "entitlements.json"
         data.write_text(json.dumps(rows))
