@@ -2,8 +2,9 @@
 
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
-`finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+`finish_change`; tests/architecture/test_architecture.py keeps it so. The records are
+append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
+trigger does too).
 """
 
 from datetime import UTC, datetime

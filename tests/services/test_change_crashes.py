@@ -18,7 +18,7 @@ from entitlements.outcomes import Outcome
 from entitlements.services import change_product
 from tests.factories import change
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)
