@@ -18,6 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from . import messages
+from .change_stats import count_finish
 from .models import (
     ChangeAttempt,
     DeliveryResult,
@@ -220,7 +221,10 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
             **answer
         )
         if recorded:
+            for field, value in answer.items():
+                setattr(attempt, field, value)
             _apply_to_mirror(attempt, result.outcome, now)
+            count_finish(attempt, was=Outcome.IN_FLIGHT)
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         attempt.refresh_from_db()
@@ -232,8 +236,6 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
             extra={"correlation_id": attempt.correlation_id},
         )
         return attempt
-    for field, value in answer.items():
-        setattr(attempt, field, value)
     attempt._loaded_outcome = attempt.outcome
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
@@ -499,6 +501,7 @@ def _settle_awaited_change(
     entitlement.pending_since = None
     entitlement.version += 1
     entitlement.save()
+    count_finish(change, was=previous)
     return Effect(DeliveryResult.APPLIED, detail, change=change)
 
 
@@ -547,6 +550,7 @@ def _record_provider_change(
     entitlement.product_reported_at = reported
     entitlement.version += 1
     entitlement.save()
+    count_finish(change, was=Outcome.IN_FLIGHT)
     return Effect(
         DeliveryResult.APPLIED,
         f"Changed at the provider: {previous.opf_id} -> {product.opf_id}.",
@@ -618,6 +622,8 @@ def settle_unknown_change(
         if applied:
             changes["product_id"] = attempt.to_product_id
         Entitlement.objects.filter(pk=attempt.entitlement_id).update(**changes)
+        attempt.outcome = decision.value
+        count_finish(attempt, was=Outcome.OUTCOME_UNKNOWN)
     attempt.refresh_from_db()
     log.info(
         "change settled by supervisor correlation_id=%s outcome=%s user=%s",
