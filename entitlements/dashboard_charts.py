@@ -1,0 +1,138 @@
+"""The dashboard's charts as geometry for inline SVG: the template draws it, CSS colours it.
+
+Drawn on the server (no script, no library, nothing from a CDN), in a fixed coordinate space
+scaled by the browser (viewBox). Colours are CSS classes (dashboard.css), so both admin themes
+apply; each mark has a <title>, and the template adds the figures as a table.
+"""
+
+import math
+from datetime import date
+
+from .change_stats import LATENCY_BUCKETS_MS
+
+WIDTH, HEIGHT = 720, 170
+LEFT, RIGHT, TOP, BOTTOM = 52, 8, 10, 22
+PLOT_WIDTH = WIDTH - LEFT - RIGHT
+PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
+BASELINE = TOP + PLOT_HEIGHT
+LATENCY_TOP_MS = LATENCY_BUCKETS_MS[-1]  # beyond it the buckets cannot tell
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 x 10^n at or above `value` (at least 1): the axis' top."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+
+
+def milliseconds(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:g} s"
+
+
+def _height(value: float, top: float) -> float:
+    return round(value / top * PLOT_HEIGHT, 1)
+
+
+def _frame(days: list[date], top: float, label) -> dict:
+    """What every chart shares: size, slots per day, the y ticks, a day label every week."""
+    slot = PLOT_WIDTH / max(len(days), 1)
+    ticks = [
+        {"y": round(BASELINE - _height(top * share, top), 1), "label": label(top * share)}
+        for share in (0, 0.5, 1)
+    ]
+    # Labelled from the newest day back, so today always has one.
+    x_labels = [
+        {"x": round(LEFT + (i + 0.5) * slot, 1), "label": f"{day:%d %b}"}
+        for i, day in enumerate(days)
+        if (len(days) - 1 - i) % 7 == 0
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "baseline": BASELINE,
+        "label_y": HEIGHT - 6,
+        "slot": slot,
+        "bar_width": round(slot * 0.7, 1),
+        "ticks": ticks,
+        "x_labels": x_labels,
+    }
+
+
+def _bar_x(frame: dict, index: int) -> float:
+    return round(LEFT + index * frame["slot"] + frame["slot"] * 0.15, 1)
+
+
+def outcome_chart(days: list[tuple[date, dict[str, int], str]], labels: dict[str, str]) -> dict:
+    """Stacked bars: each day's changes by series (outcome, made at the provider), linked to
+    that day's audit log."""
+    top = nice_ceiling(max((sum(values.values()) for _day, values, _url in days), default=0))
+    frame = _frame([day for day, _values, _url in days], top, lambda v: f"{v:g}")
+    bars = []
+    for index, (day, values, url) in enumerate(days):
+        y, segments = BASELINE, []
+        for key, count in values.items():
+            if count:
+                height = _height(count, top)
+                y = round(y - height, 1)
+                segments.append({"css": key, "y": y, "height": height})
+        total = sum(values.values())
+        parts = ", ".join(f"{n} {labels[key]}" for key, n in values.items() if n)
+        bars.append(
+            {
+                "x": _bar_x(frame, index),
+                "segments": segments,
+                "url": url,
+                "title": f"{day:%a %d %b}: {total} change(s)" + (f": {parts}" if parts else ""),
+            }
+        )
+    return {**frame, "bars": bars}
+
+
+def rate_chart(days: list[tuple[date, float | None, int]]) -> dict:
+    """Bars: the share of changeProduct calls without a usable answer, per day (in %)."""
+    top = nice_ceiling(max((rate * 100 for _d, rate, _n in days if rate is not None), default=0))
+    frame = _frame([day for day, _rate, _calls in days], top, lambda v: f"{v:g}%")
+    bars = []
+    for index, (day, rate, calls) in enumerate(days):
+        if rate is None:
+            continue
+        height = _height(rate * 100, top)
+        bars.append(
+            {
+                "x": _bar_x(frame, index),
+                "y": round(BASELINE - height, 1),
+                "height": height,
+                "title": f"{day:%a %d %b}: {rate:.1%} of {calls} call(s) without a usable answer",
+            }
+        )
+    return {**frame, "bars": bars}
+
+
+def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
+    """A line through each day's p95 latency (bucket upper bound); days without calls break it.
+    A p95 beyond the last bucket is drawn at the top and marked as such."""
+    finite = [p95 for _d, p95, _n in days if p95 is not None and not math.isinf(p95)]
+    slowest = LATENCY_TOP_MS if any(p95 == math.inf for _d, p95, _n in days) else 0
+    top = nice_ceiling(max([*finite, slowest], default=0))
+    frame = _frame([day for day, _p95, _calls in days], top, milliseconds)
+    lines, line, points = [], [], []
+    for index, (day, p95, calls) in enumerate(days):
+        if p95 is None:
+            if line:
+                lines.append(" ".join(line))
+            line = []
+            continue
+        over = math.isinf(p95)
+        x = round(LEFT + (index + 0.5) * frame["slot"], 1)
+        y = round(BASELINE - _height(min(p95, top), top), 1)
+        line.append(f"{x},{y}")
+        said = f"over {milliseconds(LATENCY_TOP_MS)}" if over else f"≤ {milliseconds(p95)}"
+        points.append(
+            {"x": x, "y": y, "over": over, "title": f"{day:%a %d %b}: p95 {said} ({calls} calls)"}
+        )
+    if line:
+        lines.append(" ".join(line))
+    return {**frame, "lines": lines, "points": points}
