@@ -4,6 +4,7 @@ figures computed directly from the audit, to hold the aggregate against."""
 import uuid
 from collections import Counter
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -38,6 +39,10 @@ def notify(event_type: EventType, entitlement_id: str, product_id: str, correlat
         body="{}",
         headers={},
     )
+
+
+def days_ago(days: int):
+    return timezone.now() - timedelta(days=days)
 
 
 def audit_figures() -> Counter:
@@ -89,7 +94,7 @@ def history(sandbox, world, agent, supervisor):
     change("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", agent, reason_code="billing_correction")
     notify(EventType.PRODUCT_CHANGED_AT_PROVIDER, "ENT-NFX-1", "Netflix_EU_B_BUNDLE_BASIC")
     # A process died mid-call three days ago; the reconcile makes it "outcome unknown".
-    dead = change_attempt("ENT-DSN-1", "DisneyPlus_EU_BASIC", user=agent)
-    ChangeAttempt.objects.filter(pk=dead.pk).update(created_at=timezone.now() - timedelta(days=3))
+    with mock.patch("django.utils.timezone.now", return_value=days_ago(3)):
+        change_attempt("ENT-DSN-1", "DisneyPlus_EU_BASIC", user=agent)
     mark_unfinished_as_unknown(older_than_seconds=60)
     change_attempt("ENT-NFX-2", "Netflix_EU_B_BUNDLE_PREMIUM", user=supervisor)  # in flight
