@@ -88,7 +88,7 @@ def history(sandbox, world, agent, supervisor):
     change("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", supervisor, reason_code="customer_downgrade")
     sandbox.inject("change_product", "status", status=504)
     unknown = change("ENT-NFX-2", "Netflix_EU_B_BUNDLE_STANDARD", agent)
-    settle_unknown_change(attempt=unknown, applied=False, user=supervisor, note="not in OPF")
+    settle_unknown_change(change=unknown, applied=False, user=supervisor, note="not in OPF")
     cache.clear()  # no OPF token kept: the next one is asked for, and refused
     sandbox.inject("token", "refuse_token", count=5)
     change("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", agent, reason_code="billing_correction")
