@@ -10,9 +10,9 @@ from datetime import date
 
 from .change_stats import LATENCY_BUCKETS_MS
 
-WIDTH, HEIGHT = 720, 170
-LEFT, RIGHT, TOP, BOTTOM = 52, 8, 10, 22
-PLOT_WIDTH = WIDTH - LEFT - RIGHT
+# The wide chart and the two drawn side by side: each sized for its place, so text keeps its size.
+WIDE, NARROW, HEIGHT = 720, 420, 170
+LEFT, RIGHT, TOP, BOTTOM = 52, 22, 10, 22
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 BASELINE = TOP + PLOT_HEIGHT
 LATENCY_TOP_MS = LATENCY_BUCKETS_MS[-1]  # beyond it the buckets cannot tell
@@ -34,9 +34,9 @@ def _height(value: float, top: float) -> float:
     return round(value / top * PLOT_HEIGHT, 1)
 
 
-def _frame(days: list[date], top: float, label) -> dict:
+def _frame(days: list[date], top: float, label, width: int) -> dict:
     """What every chart shares: size, slots per day, the y ticks, a day label every week."""
-    slot = PLOT_WIDTH / max(len(days), 1)
+    slot = (width - LEFT - RIGHT) / max(len(days), 1)
     ticks = [
         {"y": round(BASELINE - _height(top * share, top), 1), "label": label(top * share)}
         for share in (0, 0.5, 1)
@@ -48,10 +48,10 @@ def _frame(days: list[date], top: float, label) -> dict:
         if (len(days) - 1 - i) % 7 == 0
     ]
     return {
-        "width": WIDTH,
+        "width": width,
         "height": HEIGHT,
         "left": LEFT,
-        "right": WIDTH - RIGHT,
+        "right": width - RIGHT,
         "baseline": BASELINE,
         "label_y": HEIGHT - 6,
         "slot": slot,
@@ -69,7 +69,7 @@ def outcome_chart(days: list[tuple[date, dict[str, int], str]], labels: dict[str
     """Stacked bars: each day's changes by series (outcome, made at the provider), linked to
     that day's audit log."""
     top = nice_ceiling(max((sum(values.values()) for _day, values, _url in days), default=0))
-    frame = _frame([day for day, _values, _url in days], top, lambda v: f"{v:g}")
+    frame = _frame([day for day, _values, _url in days], top, lambda v: f"{v:g}", WIDE)
     bars = []
     for index, (day, values, url) in enumerate(days):
         y, segments = BASELINE, []
@@ -94,7 +94,7 @@ def outcome_chart(days: list[tuple[date, dict[str, int], str]], labels: dict[str
 def rate_chart(days: list[tuple[date, float | None, int]]) -> dict:
     """Bars: the share of changeProduct calls without a usable answer, per day (in %)."""
     top = nice_ceiling(max((rate * 100 for _d, rate, _n in days if rate is not None), default=0))
-    frame = _frame([day for day, _rate, _calls in days], top, lambda v: f"{v:g}%")
+    frame = _frame([day for day, _rate, _calls in days], top, lambda v: f"{v:g}%", NARROW)
     bars = []
     for index, (day, rate, calls) in enumerate(days):
         if rate is None:
@@ -117,7 +117,7 @@ def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
     finite = [p95 for _d, p95, _n in days if p95 is not None and not math.isinf(p95)]
     slowest = LATENCY_TOP_MS if any(p95 == math.inf for _d, p95, _n in days) else 0
     top = nice_ceiling(max([*finite, slowest], default=0))
-    frame = _frame([day for day, _p95, _calls in days], top, milliseconds)
+    frame = _frame([day for day, _p95, _calls in days], top, milliseconds, NARROW)
     lines, line, points = [], [], []
     for index, (day, p95, calls) in enumerate(days):
         if p95 is None:
