@@ -146,12 +146,13 @@ def rebuild_days(first: date, last: date) -> int:
                 table = connection.ops.quote_name(DailyChangeStat._meta.db_table)
                 cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         DailyChangeStat.objects.filter(day__gte=first, day__lte=last).delete()
-        rows = list(_recount(first, last))
+        rows = list(recount_from_audit(first, last))
         add_counts(rows)
     return len(rows)
 
 
-def _recount(first: date, last: date):
+def recount_from_audit(first: date, last: date):
+    """The figures of the days `first`..`last`, counted from the audit: (day, measure, key, n)."""
     start = timezone.make_aware(datetime.combine(first, time.min))
     end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
     finished = (

@@ -8,6 +8,8 @@ apply; each mark has a <title>, and the template adds the figures as a table.
 import math
 from datetime import date
 
+from django.utils.html import format_html_join
+
 from .change_stats import LATENCY_BUCKETS_MS
 
 # The wide chart and the two drawn side by side: each sized for its place, so text keeps its size.
@@ -35,29 +37,36 @@ def _height(value: float, top: float) -> float:
 
 
 def _frame(days: list[date], top: float, label, width: int) -> dict:
-    """What every chart shares: size, slots per day, the y ticks, a day label every week."""
+    """What every chart shares: its size, the slot of each day and its axes (the y ticks, a
+    day label every week) as SVG marks."""
     slot = (width - LEFT - RIGHT) / max(len(days), 1)
-    ticks = [
-        {"y": round(BASELINE - _height(top * share, top), 1), "label": label(top * share)}
-        for share in (0, 0.5, 1)
-    ]
+    ticks = format_html_join(
+        "",
+        '<line class="dash-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+        '<text class="dash-axis" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">'
+        "{}</text>",
+        (
+            (LEFT, width - RIGHT, y, y, LEFT - 6, y, label(top * share))
+            for share in (0, 0.5, 1)
+            for y in [round(BASELINE - _height(top * share, top), 1)]
+        ),
+    )
     # Labelled from the newest day back, so today always has one.
-    x_labels = [
-        {"x": round(LEFT + (i + 0.5) * slot, 1), "label": f"{day:%d %b}"}
-        for i, day in enumerate(days)
-        if (len(days) - 1 - i) % 7 == 0
-    ]
+    x_labels = format_html_join(
+        "",
+        '<text class="dash-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+        (
+            (round(LEFT + (i + 0.5) * slot, 1), HEIGHT - 6, f"{day:%d %b}")
+            for i, day in enumerate(days)
+            if (len(days) - 1 - i) % 7 == 0
+        ),
+    )
     return {
         "width": width,
         "height": HEIGHT,
-        "left": LEFT,
-        "right": width - RIGHT,
-        "baseline": BASELINE,
-        "label_y": HEIGHT - 6,
         "slot": slot,
         "bar_width": round(slot * 0.7, 1),
-        "ticks": ticks,
-        "x_labels": x_labels,
+        "axes": ticks + x_labels,
     }
 
 
@@ -72,23 +81,28 @@ def outcome_chart(days: list[tuple[date, dict[str, int], str]], labels: dict[str
     frame = _frame([day for day, _values, _url in days], top, lambda v: f"{v:g}", WIDE)
     bars = []
     for index, (day, values, url) in enumerate(days):
-        y, segments = BASELINE, []
+        x, y, segments = _bar_x(frame, index), BASELINE, []
         for key, count in values.items():
             if count:
                 height = _height(count, top)
                 y = round(y - height, 1)
-                segments.append({"css": key, "y": y, "height": height})
+                segments.append((key, x, y, frame["bar_width"], height))
         total = sum(values.values())
         parts = ", ".join(f"{n} {labels[key]}" for key, n in values.items() if n)
-        bars.append(
-            {
-                "x": _bar_x(frame, index),
-                "segments": segments,
-                "url": url,
-                "title": f"{day:%a %d %b}: {total} change(s)" + (f": {parts}" if parts else ""),
-            }
-        )
-    return {**frame, "bars": bars}
+        title = f"{day:%a %d %b}: {total} change(s)" + (f": {parts}" if parts else "")
+        bars.append({"url": url, "title": title, "segments": segments})
+    marks = format_html_join(
+        "",
+        '<a href="{}" class="dash-day"><title>{}</title>{}</a>',
+        (
+            (bar["url"], bar["title"], format_html_join("", _SEGMENT, bar["segments"]))
+            for bar in bars
+        ),
+    )
+    return {**frame, "bars": bars, "marks": marks}
+
+
+_SEGMENT = '<rect class="dash-s-{}" x="{}" y="{}" width="{}" height="{}"></rect>'
 
 
 def rate_chart(days: list[tuple[date, float | None, int]]) -> dict:
@@ -100,15 +114,15 @@ def rate_chart(days: list[tuple[date, float | None, int]]) -> dict:
         if rate is None:
             continue
         height = _height(rate * 100, top)
-        bars.append(
-            {
-                "x": _bar_x(frame, index),
-                "y": round(BASELINE - height, 1),
-                "height": height,
-                "title": f"{day:%a %d %b}: {rate:.1%} of {calls} call(s) without a usable answer",
-            }
-        )
-    return {**frame, "bars": bars}
+        title = f"{day:%a %d %b}: {rate:.1%} of {calls} call(s) without a usable answer"
+        bars.append((_bar_x(frame, index), round(BASELINE - height, 1), frame["bar_width"],
+                     height, title))  # fmt: skip
+    marks = format_html_join(
+        "",
+        '<rect class="dash-error" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
+        bars,
+    )
+    return {**frame, "marks": marks}
 
 
 def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
@@ -122,7 +136,7 @@ def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
     for index, (day, p95, calls) in enumerate(days):
         if p95 is None:
             if line:
-                lines.append(" ".join(line))
+                lines.append((" ".join(line),))
             line = []
             continue
         over = math.isinf(p95)
@@ -130,9 +144,12 @@ def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
         y = round(BASELINE - _height(min(p95, top), top), 1)
         line.append(f"{x},{y}")
         said = f"over {milliseconds(LATENCY_TOP_MS)}" if over else f"≤ {milliseconds(p95)}"
-        points.append(
-            {"x": x, "y": y, "over": over, "title": f"{day:%a %d %b}: p95 {said} ({calls} calls)"}
-        )
+        css = "dash-point dash-over" if over else "dash-point"
+        points.append((css, x, y, f"{day:%a %d %b}: p95 {said} ({calls} calls)"))
     if line:
-        lines.append(" ".join(line))
-    return {**frame, "lines": lines, "points": points}
+        lines.append((" ".join(line),))
+    marks = format_html_join("", '<polyline class="dash-line" points="{}"></polyline>', lines)
+    marks += format_html_join(
+        "", '<circle class="{}" cx="{}" cy="{}" r="3"><title>{}</title></circle>', points
+    )
+    return {**frame, "marks": marks}
