@@ -2,15 +2,18 @@
 
 import math
 import random
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from entitlements.change_stats import LATENCY_BUCKETS_MS, latency_bucket, p95_ms
 from entitlements.models import ChangeAttempt, DailyChangeStat
 from entitlements.outcomes import Outcome
+from tests.factories import change
 
 from .conftest import audit_figures, stored_figures
 
@@ -95,3 +98,35 @@ def test_p95_of_known_samples():
     assert p95_ms({"50": 19, "3000": 1}) == 50
     assert p95_ms({"50": 18, "3000": 2}) == 3000
     assert p95_ms({"50": 1, "inf": 19}) == math.inf
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_finishing_at_the_same_moment_are_all_counted(sandbox, world, agent, supervisor):
+    # OPF answers all three after the same 200 ms: their finishes share the day's counters.
+    sandbox.configure(latency_ms=200)
+    barrier = threading.Barrier(3)
+    failures = []
+
+    def submit(entitlement_id, product_id, user):
+        barrier.wait()
+        try:
+            change(entitlement_id, product_id, user)
+        except Exception as exc:  # noqa: BLE001 - the test reports what failed
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    jobs = [("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent),
+            ("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", agent),
+            ("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", supervisor)]  # fmt: skip
+    threads = [threading.Thread(target=submit, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures
+    stored = stored_figures()
+    assert stored == audit_figures()
+    today = timezone.localdate()
+    assert stored[today, "outcome", "completed"] == 2 and stored[today, "agent", "agent"] == 2
+    assert stored[today, "opf_call", ""] == 3
