@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 
 from . import dashboard_charts as charts
 from .change_stats import p95_ms
+from .dashboard_charts import join_marks
 from .forms import reason_label
 from .models import ChangeAttempt, DailyChangeStat, StatMeasure
 from .outcomes import BLOCKING, Outcome
@@ -87,15 +87,19 @@ def daily_figures(today: date, days: int = DAYS) -> list[DayFigures]:
             StatMeasure.OPF_LATENCY,
         ],
     ).values_list("day", "measure", "key", "count")
+    outcome, provider, call, error = (
+        m.value for m in (StatMeasure.OUTCOME, StatMeasure.PROVIDER_CHANGE, StatMeasure.OPF_CALL,
+                          StatMeasure.OPF_ERROR)
+    )  # fmt: skip
     for day, measure, key, count in rows:
         figure = figures[day]
-        if measure == StatMeasure.OUTCOME:
+        if measure == outcome:
             figure.outcomes[key] = count
-        elif measure == StatMeasure.PROVIDER_CHANGE:
+        elif measure == provider:
             figure.provider_changes += count
-        elif measure == StatMeasure.OPF_CALL:
+        elif measure == call:
             figure.calls = count
-        elif measure == StatMeasure.OPF_ERROR:
+        elif measure == error:
             figure.errors = count
         else:
             figure.latency[key] = count
@@ -127,8 +131,12 @@ def busiest(measure: StatMeasure, today: date, limit: int = TOP) -> list[tuple[s
 
 
 def _audit_url(**query) -> str:
-    url = reverse("admin:entitlements_changeattempt_changelist")
-    return f"{url}?{urlencode(query)}" if query else url
+    return f"{reverse('admin:entitlements_changeattempt_changelist')}?{urlencode(query)}"
+
+
+def _day_url(audit_log: str, day: date) -> str:
+    """The audit log of one day (the date filter's from / to)."""
+    return f"{audit_log}?created_from={day:%Y-%m-%d}&created_to={day:%Y-%m-%d}"
 
 
 def _open_links(counts: dict[str, int]) -> list[dict]:
@@ -168,6 +176,7 @@ def _latency_label(p95: float | None) -> str:
 
 def _table_rows(days: list[DayFigures]) -> list[dict]:
     """The figures behind the charts, newest first: their text alternative."""
+    audit_log = reverse("admin:entitlements_changeattempt_changelist")
     rows = []
     for figure in reversed(days):
         rate = figure.error_rate
@@ -179,7 +188,7 @@ def _table_rows(days: list[DayFigures]) -> list[dict]:
                 "calls": figure.calls,
                 "error_rate": "–" if rate is None else f"{rate:.1%}",
                 "p95": _latency_label(figure.p95_ms),
-                "url": _audit_url(created_from=figure.day, created_to=figure.day),
+                "url": _day_url(audit_log, figure.day),
             }
         )
     return rows
@@ -189,14 +198,13 @@ def _table_markup(rows: list[dict]) -> str:
     """The table's rows as HTML: built here, as the charts' marks are, since a template loop per
     cell (420 of them) would cost more than the page's queries."""
     cells = '<td class="dash-num">{}</td>'
-    return format_html_join(
-        "\n",
+    return join_marks(
         '<tr data-day="{}"><th scope="row"><a href="{}">{}</a></th>{}'
         '<td class="dash-num dash-total">{}</td>' + cells * 3 + "</tr>",
         (
             (
                 f"{row['day']:%Y-%m-%d}", row["url"], f"{row['day']:%a %d %b}",
-                format_html_join("", cells, ((n,) for n in row["series"])),
+                join_marks(cells, ((n,) for n in row["series"])),
                 row["changes"], row["calls"], row["error_rate"], row["p95"],
             )
             for row in rows
@@ -213,17 +221,21 @@ def supervisor_dashboard(now: datetime | None = None) -> dict:
     series = [(o.value, o.label) for o in CHART_OUTCOMES] + [
         (PROVIDER_SERIES, "made at the provider")
     ]
+    table = _table_rows(days)
     return {
         "days": DAYS,
         "open": _open_links(open_counts(now)),
         "series": series,
         "outcome_chart": charts.outcome_chart(
-            [(f.day, f.series(), _audit_url(created_from=f.day, created_to=f.day)) for f in days],
+            [
+                (row["day"], dict(zip(dict(series), row["series"], strict=True)), row["url"])
+                for row in reversed(table)
+            ],
             dict(series),
-        ),
+        ),  # fmt: skip
         "error_chart": charts.rate_chart([(f.day, f.error_rate, f.calls) for f in days]),
         "latency_chart": charts.latency_chart([(f.day, f.p95_ms, f.calls) for f in days]),
-        "table": (table := _table_rows(days)),
+        "table": table,
         "table_markup": _table_markup(table),
         "week_from": week_from,
         "reasons": [

@@ -5,10 +5,12 @@ scaled by the browser (viewBox). Colours are CSS classes (dashboard.css), so bot
 apply; each mark has a <title>, and the template adds the figures as a table.
 """
 
+import html
 import math
+from collections.abc import Iterable
 from datetime import date
 
-from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from .change_stats import LATENCY_BUCKETS_MS
 
@@ -18,6 +20,24 @@ LEFT, RIGHT, TOP, BOTTOM = 52, 22, 10, 22
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 BASELINE = TOP + PLOT_HEIGHT
 LATENCY_TOP_MS = LATENCY_BUCKETS_MS[-1]  # beyond it the buckets cannot tell
+
+
+def join_marks(template: str, rows: Iterable[tuple], separator: str = "") -> SafeString:
+    """format_html_join, fast: each text escaped (numbers and marks built here are kept).
+
+    The page draws some 500 marks; Django's escape per value cost more than its queries.
+    """
+    return mark_safe(
+        separator.join(
+            template.format(
+                *(
+                    v if isinstance(v, SafeString | int | float) else html.escape(str(v))
+                    for v in row
+                )
+            )
+            for row in rows
+        )
+    )
 
 
 def nice_ceiling(value: float) -> float:
@@ -40,8 +60,7 @@ def _frame(days: list[date], top: float, label, width: int) -> dict:
     """What every chart shares: its size, the slot of each day and its axes (the y ticks, a
     day label every week) as SVG marks."""
     slot = (width - LEFT - RIGHT) / max(len(days), 1)
-    ticks = format_html_join(
-        "",
+    ticks = join_marks(
         '<line class="dash-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
         '<text class="dash-axis" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">'
         "{}</text>",
@@ -52,8 +71,7 @@ def _frame(days: list[date], top: float, label, width: int) -> dict:
         ),
     )
     # Labelled from the newest day back, so today always has one.
-    x_labels = format_html_join(
-        "",
+    x_labels = join_marks(
         '<text class="dash-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
         (
             (round(LEFT + (i + 0.5) * slot, 1), HEIGHT - 6, f"{day:%d %b}")
@@ -91,13 +109,9 @@ def outcome_chart(days: list[tuple[date, dict[str, int], str]], labels: dict[str
         parts = ", ".join(f"{n} {labels[key]}" for key, n in values.items() if n)
         title = f"{day:%a %d %b}: {total} change(s)" + (f": {parts}" if parts else "")
         bars.append({"url": url, "title": title, "segments": segments})
-    marks = format_html_join(
-        "",
+    marks = join_marks(
         '<a href="{}" class="dash-day"><title>{}</title>{}</a>',
-        (
-            (bar["url"], bar["title"], format_html_join("", _SEGMENT, bar["segments"]))
-            for bar in bars
-        ),
+        ((bar["url"], bar["title"], join_marks(_SEGMENT, bar["segments"])) for bar in bars),
     )
     return {**frame, "bars": bars, "marks": marks}
 
@@ -117,8 +131,7 @@ def rate_chart(days: list[tuple[date, float | None, int]]) -> dict:
         title = f"{day:%a %d %b}: {rate:.1%} of {calls} call(s) without a usable answer"
         bars.append((_bar_x(frame, index), round(BASELINE - height, 1), frame["bar_width"],
                      height, title))  # fmt: skip
-    marks = format_html_join(
-        "",
+    marks = join_marks(
         '<rect class="dash-error" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
         bars,
     )
@@ -148,8 +161,8 @@ def latency_chart(days: list[tuple[date, float | None, int]]) -> dict:
         points.append((css, x, y, f"{day:%a %d %b}: p95 {said} ({calls} calls)"))
     if line:
         lines.append((" ".join(line),))
-    marks = format_html_join("", '<polyline class="dash-line" points="{}"></polyline>', lines)
-    marks += format_html_join(
-        "", '<circle class="{}" cx="{}" cy="{}" r="3"><title>{}</title></circle>', points
+    marks = join_marks('<polyline class="dash-line" points="{}"></polyline>', lines)
+    marks += join_marks(
+        '<circle class="{}" cx="{}" cy="{}" r="3"><title>{}</title></circle>', points
     )
     return {**frame, "marks": marks}
