@@ -1,4 +1,4 @@
-"""POST /opf/notifications over real HTTP: matrix rows N3 and N5-N9, and never a 500."""
+"""POST /opf/notifications over real HTTP: rows N3 and N5-N9, and never a 500."""
 
 import json
 import logging

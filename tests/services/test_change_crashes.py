@@ -1,4 +1,4 @@
-"""Concurrency, database outages and dead processes (reliability matrix X1, R1, R2)."""
+"""Concurrency, database outages and dead processes (rows X1, R1, R2 of docs/reliability.md)."""
 
 import os
 import signal
