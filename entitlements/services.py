@@ -18,6 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from . import messages
+from .audit_chain import seal
 from .models import (
     ChangeAttempt,
     DeliveryResult,
@@ -179,7 +180,7 @@ def _record_intent(
                 raise ChangeRefused(refusal)
             # The partial unique index lets one open change per entitlement exist, whatever
             # the number of agents and processes: a second one fails here.
-            return ChangeAttempt.objects.create(
+            attempt = ChangeAttempt.objects.create(
                 correlation_id=new_correlation_id(),
                 user=user,
                 **_actor(user),
@@ -190,6 +191,8 @@ def _record_intent(
                 comment=comment,
                 outcome=Outcome.IN_FLIGHT,
             )
+            seal(kind="change.created", subject=attempt)
+            return attempt
     except IntegrityError as exc:
         # Asked only now, outside the failed transaction, to say what blocks the change.
         blocking = open_change(entitlement)
@@ -220,6 +223,9 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
             **answer
         )
         if recorded:
+            for field, value in answer.items():
+                setattr(attempt, field, value)
+            seal(kind="change.finished", subject=attempt)
             _apply_to_mirror(attempt, result.outcome, now)
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
@@ -232,8 +238,6 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
             extra={"correlation_id": attempt.correlation_id},
         )
         return attempt
-    for field, value in answer.items():
-        setattr(attempt, field, value)
     attempt._loaded_outcome = attempt.outcome
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
@@ -272,8 +276,10 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
-        "created_at"
+    stale = (
+        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
+        .select_related("from_product", "to_product")  # sealed with the record
+        .order_by("created_at")
     )
     marked = []
     for attempt in stale:
@@ -376,6 +382,7 @@ def apply_notification(
                 headers=headers,
                 remote_addr=remote_addr,
             )
+            seal(kind="notification.kept", subject=delivery)
     except _Duplicate:
         return AppliedNotification(DUPLICATE, "already received", None)
     except IntegrityError:
@@ -485,6 +492,7 @@ def _settle_awaited_change(
     change.finished_at = now
     change.detail = f"{change.detail} {said}".strip()
     change.save(update_fields=["outcome", "finished_at", "detail"])
+    seal(kind="change.finished", subject=change)
 
     detail = f"Change {previous.label} -> {decision.label}."
     if confirmed:
@@ -543,6 +551,7 @@ def _record_provider_change(
         ),
         finished_at=now,
     )
+    seal(kind="change.created", subject=change)
     entitlement.product = product
     entitlement.product_reported_at = reported
     entitlement.version += 1
@@ -614,6 +623,9 @@ def settle_unknown_change(
         )
         if not settled:
             raise ChangeRefused(messages.SETTLEMENT_NOT_UNKNOWN)
+        attempt.outcome, attempt.finished_at = decision.value, now
+        attempt.detail = f"{attempt.detail} {said}".strip()
+        seal(kind="change.settled", subject=attempt)
         changes = {"needs_review": False, "version": F("version") + 1, "updated_at": now}
         if applied:
             changes["product_id"] = attempt.to_product_id
