@@ -169,7 +169,9 @@ def _record_intent(
     try:
         with transaction.atomic():
             current = (
-                Entitlement.objects.select_for_update()
+                # Only the entitlement's row: locking its product too would make every change
+                # of that product queue behind this one (and deadlock with a sealer).
+                Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
             )
@@ -225,8 +227,8 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
         if recorded:
             for field, value in answer.items():
                 setattr(attempt, field, value)
-            seal(kind="change.finished", subject=attempt)
             _apply_to_mirror(attempt, result.outcome, now)
+            seal(kind="change.finished", subject=attempt)
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         attempt.refresh_from_db()
@@ -492,7 +494,6 @@ def _settle_awaited_change(
     change.finished_at = now
     change.detail = f"{change.detail} {said}".strip()
     change.save(update_fields=["outcome", "finished_at", "detail"])
-    seal(kind="change.finished", subject=change)
 
     detail = f"Change {previous.label} -> {decision.label}."
     if confirmed:
@@ -507,6 +508,7 @@ def _settle_awaited_change(
     entitlement.pending_since = None
     entitlement.version += 1
     entitlement.save()
+    seal(kind="change.finished", subject=change)  # last: the chain head is locked till commit
     return Effect(DeliveryResult.APPLIED, detail, change=change)
 
 
@@ -551,11 +553,11 @@ def _record_provider_change(
         ),
         finished_at=now,
     )
-    seal(kind="change.created", subject=change)
     entitlement.product = product
     entitlement.product_reported_at = reported
     entitlement.version += 1
     entitlement.save()
+    seal(kind="change.created", subject=change)  # last: the chain head is locked till commit
     return Effect(
         DeliveryResult.APPLIED,
         f"Changed at the provider: {previous.opf_id} -> {product.opf_id}.",
@@ -623,13 +625,13 @@ def settle_unknown_change(
         )
         if not settled:
             raise ChangeRefused(messages.SETTLEMENT_NOT_UNKNOWN)
-        attempt.outcome, attempt.finished_at = decision.value, now
-        attempt.detail = f"{attempt.detail} {said}".strip()
-        seal(kind="change.settled", subject=attempt)
         changes = {"needs_review": False, "version": F("version") + 1, "updated_at": now}
         if applied:
             changes["product_id"] = attempt.to_product_id
         Entitlement.objects.filter(pk=attempt.entitlement_id).update(**changes)
+        attempt.outcome, attempt.finished_at = decision.value, now
+        attempt.detail = f"{attempt.detail} {said}".strip()
+        seal(kind="change.settled", subject=attempt)
     attempt.refresh_from_db()
     log.info(
         "change settled by supervisor correlation_id=%s outcome=%s user=%s",
