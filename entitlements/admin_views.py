@@ -8,8 +8,9 @@ imported inside the views: the OPF client behind it is not needed to browse the 
 from __future__ import annotations
 
 import csv
+import itertools
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib import messages as flash
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -22,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import messages, selectors
+from .audit_chain import cell
+from .audit_export import sealed_rows
 from .forms import ChangeProductForm, reason_label
 from .models import ChangeAttempt, Entitlement
 from .outcomes import Outcome
@@ -270,17 +273,6 @@ EXPORT_COLUMNS = (
     ("duration ms", "duration_ms"),
 )
 EXPORT_CHUNK_ROWS = 2000
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 class _Line:
@@ -290,14 +282,24 @@ class _Line:
         return text
 
 
-def audit_csv_lines(queryset):
-    """The audit rows as CSV text, in chunks, read from the database in chunks."""
+def audit_csv_lines(queryset, *, seals: bool = False):
+    """The audit rows as CSV text, in chunks, read from the database in chunks.
+
+    With `seals`, the columns each row's seal covers, its newest seal and the chain head
+    (entitlements/audit_export.py, docs/audit.md).
+    """
     writer = csv.writer(_Line())
-    yield writer.writerow([header for header, _field in EXPORT_COLUMNS])
-    rows = queryset.values_list(*[field for _header, field in EXPORT_COLUMNS])
+    if seals:
+        rows = sealed_rows(queryset, chunk=EXPORT_CHUNK_ROWS)
+    else:
+        header = [[header for header, _field in EXPORT_COLUMNS]]
+        values = queryset.values_list(*[field for _header, field in EXPORT_COLUMNS])
+        rows = itertools.chain(
+            header, ([cell(v) for v in row] for row in values.iterator(EXPORT_CHUNK_ROWS))
+        )
     batch = []
-    for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
-        batch.append(writer.writerow([csv_cell(v) for v in row]))
+    for row in rows:
+        batch.append(writer.writerow(row))
         if len(batch) >= 500:
             yield "".join(batch)
             batch = []
@@ -312,13 +314,18 @@ def audit_export_view(request, model_admin):
         and request.user.has_perm("entitlements.export_changeattempt")
     ):
         raise PermissionDenied
+    # `seals` chooses the export's shape; it is no filter of the list.
+    with_seals = request.GET.get("seals") == "1"
+    request.GET = request.GET.copy()
+    request.GET.pop("seals", None)
     try:
         changelist = model_admin.get_changelist_instance(request)
     except IncorrectLookupParameters:
         return HttpResponseBadRequest("Those audit log filters are not valid.")
     filename = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(
-        audit_csv_lines(changelist.queryset), content_type="text/csv; charset=utf-8"
+        audit_csv_lines(changelist.queryset, seals=with_seals),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

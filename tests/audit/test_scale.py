@@ -1,4 +1,4 @@
-"""The chain at scale: 8 concurrent writers never fork it; 100,000 seals verify, every chunk read."""
+"""The chain at scale: 8 concurrent writers never fork it; 100,000 seals verify."""
 
 import threading
 
