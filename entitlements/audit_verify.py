@@ -25,7 +25,7 @@ from django.db import connection
 from django.db.models import Min
 
 from .audit_chain import FACT_COLUMNS, GENESIS, Link, canonical_json, cell, link_hash
-from .models import Seal
+from .models import ChainHead, Seal
 
 CHUNK = 5000
 _AFTER_ALL = 2**62  # a sequence past every seal: starts a keyset scan at a pk
@@ -73,6 +73,8 @@ def verify(*, since: datetime | None = None, anchor: Link | None = None) -> Repo
             _check_facts(report, table, columns, start)
         if anchor is not None:
             _check_anchor(report, anchor)
+    elif since is None and ChainHead.objects.exists():
+        report.broken.append(Break(1, "deleted", "the chain has a head but no seals are left"))
     report.seconds = time.perf_counter() - started
     return report
 

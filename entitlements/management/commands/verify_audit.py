@@ -52,10 +52,13 @@ class Command(BaseCommand):
         broken = report.first_break
         if broken is not None:
             raise CommandError(f"audit chain broken at {broken}")
+        if report.head is None:
+            self.stdout.write(f"audit chain intact: nothing sealed{' since then' if since else ''}")
+            return
         rate = report.seals / report.seconds if report.seconds else 0
-        head = f"{report.head.sequence}:{report.head.hash}" if report.head else "none"
+        head = f"{report.head.sequence}:{report.head.hash}"
         self.stdout.write(
-            f"audit chain intact: {report.seals} seals from {report.first or '-'}, "
+            f"audit chain intact: {report.seals} seals from {report.first}, "
             f"{report.records} records match their seals ({report.predating} predate the chain), "
             f"head {head}, {report.seconds:.2f} s ({rate:,.0f} seals/s)"
         )
