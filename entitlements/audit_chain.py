@@ -83,7 +83,7 @@ FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def register_fact(table: str, columns: tuple[tuple[str, str], ...]) -> None:
@@ -92,19 +92,24 @@ def register_fact(table: str, columns: tuple[tuple[str, str], ...]) -> None:
 
 def cell(value) -> str:
     """One value as text, the same in the CSV export and in a seal."""
-    if value is None:
+    kind = type(value)  # the common types first: verify_audit renders every sealed row
+    if kind is str:
+        text = value
+    elif value is None:
         return ""
-    if isinstance(value, datetime):
+    elif kind is int:
+        text = str(value)
+    elif isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Enum):
-        value = value.value
-    if isinstance(value, list | dict):
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    elif isinstance(value, list | dict):
         text = canonical_json(value)
     else:
         text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def canonical_json(value) -> str:
