@@ -7,19 +7,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from entitlements.models import Entitlement, Product
-from entitlements.services import change_product
+from tests.factories import change
 
 AUDIT_TABLES = ("entitlements_changeattempt", "entitlements_seal", "entitlements_chainhead")
 
 
 def make_change(user, entitlement_id="ENT-NFX-1", product_id="Netflix_EU_B_BUNDLE_PREMIUM"):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
+    return change(entitlement_id, product_id, user)
 
 
 @pytest.fixture

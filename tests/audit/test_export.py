@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from entitlements.models import ChangeAttempt, Seal
+from tests.factories import change
 
 from .conftest import make_change
 
@@ -45,14 +46,7 @@ def sealed_log(sandbox, world, agent, supervisor):
     make_change(agent, "ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM")
     make_change(agent, "ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC")
     # Awaiting confirmation (202), with a comment that looks like a formula and non-ASCII text.
-    from entitlements.models import Entitlement, Product
-    from entitlements.services import change_product
-
-    change_product(
-        entitlement=Entitlement.objects.get(opf_id="ENT-DSN-1"),
-        new_product=Product.objects.get(opf_id="DisneyPlus_EU_PREMIUM"),
-        user=agent, reason_code="customer_upgrade", comment='=SUM(A1) "Zoë", line\r\nbreak',
-    )
+    change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent, comment='=SUM(A1) "Zoë", line\r\nbreak')
 
 
 def test_a_real_export_verifies_offline(supervisor_client, sealed_log, tmp_path):
