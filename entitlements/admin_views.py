@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import messages, selectors
-from .audit_chain import cell
+from .audit_chain import CHANGE_FACT, cell
 from .audit_export import sealed_rows
 from .forms import ChangeProductForm, reason_label
 from .models import ChangeAttempt, Entitlement
@@ -251,27 +251,10 @@ def _render_confirmation(request, model_admin, entitlement, form):
 
 # --- audit log export -----------------------------------------------------------------------
 
-EXPORT_COLUMNS = (
-    ("when (UTC)", "created_at"),
-    ("agent", "actor_username"),
-    ("agent name", "actor_name"),
-    ("SSO subject", "actor_subject"),
-    ("origin", "origin"),
-    ("account id", "account_id"),
-    ("entitlement id", "entitlement_opf_id"),
-    ("provider", "provider_id"),
-    ("from product", "from_product__opf_id"),
-    ("to product", "to_product__opf_id"),
-    ("reason", "reason_code"),
-    ("comment", "comment"),
-    ("outcome", "outcome"),
-    ("OPF status", "http_status"),
-    ("OPF message", "opf_message"),
-    ("detail", "detail"),
-    ("correlation id", "correlation_id"),
-    ("finished (UTC)", "finished_at"),
-    ("duration ms", "duration_ms"),
-)
+# The plain export: the columns a change record's seal covers, less the raw ones (its id, OPF's
+# response body, the HTTP attempts) that only the export with seals carries.
+_SEALED_ONLY = ("record id", "OPF response", "HTTP attempts")
+EXPORT_COLUMNS = tuple(column for column in CHANGE_FACT if column[0] not in _SEALED_ONLY)
 EXPORT_CHUNK_ROWS = 2000
 
 
