@@ -1,8 +1,7 @@
 """The admin's bigger flows: the entitlement page, change product, audit export, the attention list.
 
 Mounted by entitlements/admin.py through `ModelAdmin.get_urls()` and `admin_site.admin_view`
-(staff login), each view checking its own permission on the server. The change service is
-imported inside the views: the OPF client behind it is not needed to browse the admin.
+(staff login), each view checking its own permission on the server.
 """
 
 from __future__ import annotations
@@ -22,12 +21,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from . import messages, selectors
+from . import messages, rules, selectors
 from .audit_chain import CHANGE_FACT, cell
 from .audit_export import sealed_rows
+from .exceptions import ChangeRefused
 from .forms import ChangeProductForm, reason_label
 from .models import ChangeAttempt, Entitlement
 from .outcomes import Outcome
+from .services import change_product, settle_unknown_change
 
 HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
 ATTENTION_ROWS = 100  # of each list; the audit log filters show the rest
@@ -43,10 +44,6 @@ OUTCOME_LEVELS = {
     Outcome.NOT_SENT: flash.ERROR,
     Outcome.OUTCOME_UNKNOWN: flash.ERROR,
 }
-SUBMISSION_EXPIRED = (
-    "This confirmation was already used or has expired, so nothing was sent. "
-    "Review the entitlement and start again if the change is still needed."
-)
 
 
 def entitlement_url(entitlement_pk) -> str:
@@ -74,7 +71,7 @@ def entitlement_page_context(request, entitlement: Entitlement) -> dict:
     current = selectors.open_change(entitlement)
     return {
         "open_change": current,
-        "change_refusal": selectors.refusal_given_open_change(entitlement, current),
+        "change_refusal": rules.change_refusal(entitlement, current),
         "may_change_product": request.user.has_perm("entitlements.change_entitlement_product"),
         "change_product_url": reverse(
             "admin:entitlements_entitlement_change_product", args=[entitlement.pk]
@@ -132,14 +129,8 @@ def _attempt_of_submission(request, entry: dict, entitlement: Entitlement):
 
 
 def flash_outcome(request, attempt: ChangeAttempt) -> None:
-    outcome = Outcome(attempt.outcome)
-    text = messages.outcome_message(
-        outcome,
-        opf_message=attempt.opf_message,
-        # OPF answering 401/403 even with a fresh token ends as "rejected" with that status.
-        credentials_refused=outcome == Outcome.REJECTED and attempt.http_status in (401, 403),
-    )
-    flash.add_message(request, OUTCOME_LEVELS.get(outcome, flash.INFO), text)
+    level = OUTCOME_LEVELS.get(Outcome(attempt.outcome), flash.INFO)
+    flash.add_message(request, level, messages.change_message(attempt))
 
 
 def change_product_view(request, object_id, model_admin):
@@ -157,7 +148,7 @@ def change_product_view(request, object_id, model_admin):
         token = request.POST.get("submission_id", "")
         entry = request.session.get(SUBMISSIONS, {}).get(token)
         if entry is None or entry["entitlement"] != entitlement.pk:
-            flash.warning(request, SUBMISSION_EXPIRED)
+            flash.warning(request, messages.SUBMISSION_EXPIRED)
             return redirect(page_url)
         if entry["used"]:
             return _land_on_result(request, entry, entitlement, page_url)
@@ -165,7 +156,7 @@ def change_product_view(request, object_id, model_admin):
     if request.method == "POST" and request.POST.get("version") != str(entitlement.version):
         flash.warning(request, messages.STALE_ENTITLEMENT)  # X3: nothing sent
         return redirect(page_url)
-    refusal = selectors.entitlement_refusal(entitlement)
+    refusal = rules.change_refusal(entitlement, selectors.open_change(entitlement))
     if refusal:
         flash.warning(request, refusal)
         return redirect(page_url)
@@ -182,8 +173,6 @@ def change_product_view(request, object_id, model_admin):
 
 
 def _send_change(request, form, token, entry, entitlement, page_url):
-    from .services import ChangeRefused, change_product
-
     # Marked used and saved before OPF is called, so a second POST already sees it.
     _store_submission(request, token, used=True)
     request.session.save()
@@ -304,7 +293,7 @@ def audit_export_view(request, model_admin):
     try:
         changelist = model_admin.get_changelist_instance(request)
     except IncorrectLookupParameters:
-        return HttpResponseBadRequest("Those audit log filters are not valid.")
+        return HttpResponseBadRequest(messages.AUDIT_FILTERS_INVALID)
     filename = f"audit-log-{timezone.now():%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(
         audit_csv_lines(changelist.queryset, seals=with_seals),
@@ -362,15 +351,13 @@ def settle_view(request, object_id, model_admin):
     record_url = reverse("admin:entitlements_changeattempt_change", args=[attempt.pk])
     error = None
     if request.method == "POST":
-        from .services import ChangeRefused, settle_unknown_change
-
         found = request.POST.get("found")
         if found not in ("applied", "not_applied"):
-            error = "Choose what OPF shows for this change."
+            error = messages.SETTLEMENT_FOUND_REQUIRED
         else:
             try:
                 settle_unknown_change(
-                    attempt=attempt,
+                    change=attempt,
                     applied=found == "applied",
                     user=request.user,
                     note=request.POST.get("note", ""),

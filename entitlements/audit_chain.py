@@ -1,6 +1,7 @@
 """The audit's hash chain: `seal()` is the one place seals are written (docs/audit.md).
 
-Every audit fact is sealed in the transaction that writes it. A seal's content is four lines:
+Every audit fact is sealed in the transaction that writes it (`sealed_transaction()`, the
+seals written as its last statements). A seal's content is four lines:
 
     <kind>\\n<table>:<pk>\\n<sealed_at>\\n<fact>
 
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 GENESIS = "0" * 64
@@ -165,24 +168,58 @@ RETURNING sequence, hash
 """
 
 
-def seal(*, kind: str, subject: models.Model, fact: dict[str, str] | None = None) -> Link | None:
-    """Seal one audit fact: call it inside the transaction that writes `subject`.
+_pending = threading.local()
 
-    `fact` defaults to the registered columns of `subject`'s table, read from the instance,
+
+@contextmanager
+def sealed_transaction():
+    """transaction.atomic() whose facts, sealed with seal() inside it, are written at its end.
+
+    The seals go in as the transaction's last statements, in the order seal() was called: the
+    chain head's lock is then held only from there to the commit, and a transaction holding it
+    never waits for another row lock (no deadlock with a writer holding that row and waiting
+    for the head). Nested blocks seal with the outermost one.
+    """
+    facts = getattr(_pending, "facts", None)
+    if facts is not None:
+        # Nested: a savepoint; its facts are dropped with it if it rolls back.
+        kept = len(facts)
+        try:
+            with transaction.atomic():
+                yield
+        except BaseException:
+            del facts[kept:]
+            raise
+        return
+    with transaction.atomic():
+        _pending.facts = []
+        try:
+            yield
+            for kind, subject, fact in _pending.facts:
+                _write_seal(kind, subject, fact)
+        finally:
+            _pending.facts = None
+
+
+def seal(*, kind: str, subject: models.Model, fact: dict[str, str] | None = None) -> None:
+    """Seal one audit fact; call it inside the sealed_transaction() that writes `subject`.
+
+    `fact` defaults to the registered columns of `subject`'s table, read from the instance now,
     which must hold what the transaction writes.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("seal() must run in the transaction that writes the fact.")
+    facts = getattr(_pending, "facts", None)
+    if facts is None or not connection.in_atomic_block:
+        raise RuntimeError("seal() must run in the sealed_transaction() that writes the fact.")
     if not getattr(settings, "AUDIT_SEALING", True):  # off only in bench/audit_chain.py
-        return None
-    table, pk = subject._meta.db_table, subject.pk
+        return
+    subject_key = (subject._meta.db_table, subject.pk)
+    facts.append((kind, subject_key, fact if fact is not None else fact_of(subject)))
+
+
+def _write_seal(kind: str, subject: tuple[str, int], fact: dict[str, str]) -> Link:
+    table, pk = subject
     sealed_at = timezone.now()
-    content = content_of(
-        kind=kind,
-        subject=f"{table}:{pk}",
-        sealed_at=sealed_at,
-        fact=fact if fact is not None else fact_of(subject),
-    )
+    content = content_of(kind=kind, subject=f"{table}:{pk}", sealed_at=sealed_at, fact=fact)
     params = {"kind": kind, "table": table, "pk": pk, "sealed_at": sealed_at, "content": content}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

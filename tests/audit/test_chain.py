@@ -238,3 +238,19 @@ def test_a_rewritten_log_no_longer_matches_its_anchor(sealed_changes):
         "BROKEN audit chain broken at seal 6: edited: its hash differs from the anchor: the log "
         "up to it was rewritten"
     )
+
+
+def test_seals_are_written_in_one_place_only():
+    import re
+    from pathlib import Path
+
+    portal = Path(__file__).resolve().parents[2] / "entitlements"
+    writes = re.compile(
+        r"INSERT INTO entitlements_seal|Seal\.objects\.(bulk_)?create|(?<!class )\bSeal\("
+    )
+    writers = {
+        str(path.relative_to(portal))
+        for path in portal.rglob("*.py")
+        if "migrations" not in path.parts and writes.search(path.read_text())
+    }
+    assert writers == {"audit_chain.py"}
