@@ -222,8 +222,9 @@ def worker(rounds: int, latency_ms: float, seals: int) -> None:
                 walked, seconds = figures["seals"], figures["seconds"]
                 print(f"{vendor}: verify_audit {walked:,} seals + {figures['records']:,} records "
                       f"in {seconds:.2f} s = {walked / seconds:,.0f} seals/s (target > 50,000; "
-                      f"median of 3; seeded in {figures['seeded_s']:.0f} s); this process's CPU "
-                      f"{figures['cpu_s']:.2f} s = {walked / figures['cpu_s']:,.0f} seals/CPU-s")  # fmt: skip
+                      f"median of 3; seeded in {figures['seeded_s']:.0f} s); this process's "
+                      f"CPU {figures['cpu_s']:.2f} s = {walked / figures['cpu_s']:,.0f} "
+                      "seals/CPU-s")  # fmt: skip
             if rounds:
                 times = bench_changes(rounds, latency_ms)
                 med = {k: statistics.median(v) * 1000 for k, v in times.items()}
