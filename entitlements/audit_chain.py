@@ -79,7 +79,7 @@ DELIVERY_FACT = (
     ("remote address", "remote_addr"),
 )
 # table -> its sealed columns; verify_audit checks every sealed row of these tables against
-# its newest seal. Other writers (bulk jobs, refreshes) add theirs with `register_fact()`.
+# its newest seal. Other audit tables (bulk jobs, refreshes) add theirs here.
 FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "entitlements_changeattempt": CHANGE_FACT,
     "entitlements_notificationdelivery": DELIVERY_FACT,
@@ -87,10 +87,6 @@ FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def register_fact(table: str, columns: tuple[tuple[str, str], ...]) -> None:
-    FACT_COLUMNS[table] = columns
 
 
 def cell(value) -> str:
@@ -201,11 +197,11 @@ def sealed_transaction():
             _pending.facts = None
 
 
-def seal(*, kind: str, subject: models.Model, fact: dict[str, str] | None = None) -> None:
+def seal(*, kind: str, subject: models.Model) -> None:
     """Seal one audit fact; call it inside the sealed_transaction() that writes `subject`.
 
-    `fact` defaults to the registered columns of `subject`'s table, read from the instance now,
-    which must hold what the transaction writes.
+    The fact is `subject`'s columns listed in FACT_COLUMNS, read from the instance now: it must
+    hold what the transaction writes.
     """
     facts = getattr(_pending, "facts", None)
     if facts is None or not connection.in_atomic_block:
@@ -213,7 +209,7 @@ def seal(*, kind: str, subject: models.Model, fact: dict[str, str] | None = None
     if not getattr(settings, "AUDIT_SEALING", True):  # off only in bench/audit_chain.py
         return
     subject_key = (subject._meta.db_table, subject.pk)
-    facts.append((kind, subject_key, fact if fact is not None else fact_of(subject)))
+    facts.append((kind, subject_key, fact_of(subject)))
 
 
 def _write_seal(kind: str, subject: tuple[str, int], fact: dict[str, str]) -> Link:
