@@ -205,10 +205,12 @@ def _latest_seals(table: str, from_pk: int) -> Iterator[tuple[int, int, str]]:
     """(pk, newest sequence, fact JSON) of each sealed row of `table` from `from_pk`, pk order."""
     rows = _pages(
         "SELECT subject_pk, sequence, content FROM entitlements_seal"
-        " WHERE subject_table = %s AND (subject_pk > %s OR (subject_pk = %s AND sequence > %s))"
+        # A row-value range, which both databases serve from the seal_subject index (an OR of
+        # the two cases makes each chunk rescan the table's seals from the start).
+        " WHERE subject_table = %s AND (subject_pk, sequence) > (%s, %s)"
         " ORDER BY subject_pk, sequence LIMIT %s",
-        lambda last: [table, *((from_pk - 1, from_pk - 1, _AFTER_ALL) if last is None else last)],
-        lambda row: (row[0], row[0], row[1]),
+        lambda last: [table, *((from_pk - 1, _AFTER_ALL) if last is None else last)],
+        lambda row: (row[0], row[1]),
     )
     current = None
     for pk, sequence, content in rows:
