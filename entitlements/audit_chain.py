@@ -78,11 +78,21 @@ DELIVERY_FACT = (
     ("headers", "headers"),
     ("remote address", "remote_addr"),
 )
+BULK_EVENT_FACT = (
+    ("record id", "id"),
+    ("job id", "job_id"),
+    ("at (UTC)", "at"),
+    ("kind", "kind"),
+    ("user id", "user_id"),
+    ("by", "actor_username"),
+    ("detail", "detail"),
+)
 # table -> its sealed columns; verify_audit checks every sealed row of these tables against
 # its newest seal. Other audit tables (bulk jobs, refreshes) add theirs here.
 FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "entitlements_changeattempt": CHANGE_FACT,
     "entitlements_notificationdelivery": DELIVERY_FACT,
+    "entitlements_bulkjobevent": BULK_EVENT_FACT,
 }
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
