@@ -144,6 +144,8 @@ def seed_chain(seals: int) -> float:
             _insert_seals(rows)
             rows = []
     _insert_seals(rows)
+    with connection.cursor() as cursor:  # the statistics autovacuum would have gathered
+        cursor.execute("ANALYZE")
     ChainHead.objects.update_or_create(
         id=1, defaults={"sequence": sequence, "prev_hash": before, "hash": prev}
     )
