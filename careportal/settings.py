@@ -56,7 +56,6 @@ MIDDLEWARE = [
     "careportal.sso.middleware.SsoSessionRefresh",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "careportal.errors.ErrorIdMiddleware",
 ]
 
 ROOT_URLCONF = "careportal.urls"
@@ -320,7 +319,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per 500 (with its error id), refused requests as warnings: careportal.errors.
+    "filters": {"requests": {"()": "careportal.errors.RequestLogFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["requests"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "entitlements": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
