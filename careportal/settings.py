@@ -6,6 +6,7 @@ start without a real SECRET_KEY and OPF settings.
 """
 
 import base64
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "entitlements",
     "mozilla_django_oidc",
     "careportal.sso",
+    "axes",  # throttles break-glass sign-in (careportal.sso.throttle)
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "careportal.sso.middleware.SsoSessionRefresh",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a break-glass lockout into the "try again at" page (careportal.sso.throttle).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "careportal.urls"
@@ -165,9 +169,12 @@ LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/sso/signed-out/"
 # The admin's password form, for a local superuser only, at /break-glass/login/ (404 when off).
 BREAK_GLASS_LOGIN = env.bool("BREAK_GLASS_LOGIN", default=DEBUG)
-# Break-glass first: it only ever answers a username and password, and test clients'
-# force_login then marks sessions as local (never refreshed at the provider).
+# The throttle first (django-axes: it refuses a locked-out user or address before any password
+# is checked; SSO sign-ins pass it untouched). Break-glass next: it only ever answers a username
+# and password, and test clients' force_login then marks sessions as local (never refreshed at
+# the provider).
 AUTHENTICATION_BACKENDS = [
+    "careportal.sso.throttle.BreakGlassThrottle",
     "careportal.sso.backends.BreakGlassBackend",
     "careportal.sso.backends.SsoBackend",
 ]
@@ -310,6 +317,26 @@ except ValueError as exc:
         f"CONFIRMATION_DEADLINE: {exc}; use e.g. 86400, 90m, 24h or 2d."
     ) from exc
 
+
+# --- Break-glass throttle (django-axes) -----------------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, the form
+# refuses that username and that address for AXES_COOLOFF_TIME; each refused try starts the
+# wait again. Only the break-glass password form counts: SSO sign-ins are never throttled here.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+try:
+    _cooloff = parse_duration(env.str("AXES_COOLOFF_TIME", default="15m"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"AXES_COOLOFF_TIME: {exc}; use e.g. 900, 15m or 1h.") from exc
+AXES_COOLOFF_TIME = timedelta(seconds=_cooloff)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the page's "try again at" holds
+AXES_RESET_ON_SUCCESS = True
+AXES_WHITELIST_CALLABLE = "careportal.sso.throttle.not_a_password_sign_in"
+AXES_LOCKOUT_CALLABLE = "careportal.sso.throttle.locked_out"
+# Sign-ins are logged by careportal.sso; no table of every sign-in, no admin pages for axes
+# (unlock with `manage.py axes_reset_username NAME`).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
