@@ -55,5 +55,7 @@ class RequestLogFilter(logging.Filter):
 def server_error(request, *args, **kwargs):
     # Rendered without a RequestContext: the database may be the thing that is down.
     error_id = getattr(request, "error_id", None) or uuid.uuid4().hex[:12]
-    html = loader.get_template("500.html").render({"error_id": error_id})
+    # Its one inline style carries the request's CSP nonce (django-csp).
+    nonce = getattr(request, "csp_nonce", "")
+    html = loader.get_template("500.html").render({"error_id": error_id, "csp_nonce": nonce})
     return HttpResponseServerError(html)
