@@ -150,6 +150,19 @@ def gunicorn(env: dict, tmp: Path, *args: str):
         proc.terminate()
         proc.wait(timeout=60)
         log.close()
+        for line in _errors(Path(log.name).read_text()):  # what a 5xx was, before tmp goes
+            print("   ", line)
+
+
+def _errors(log: str, most: int = 3) -> list[str]:
+    """The portal's error lines (each with its error id) and the end of their tracebacks."""
+    lines, shown = log.splitlines(), []
+    starts = [i for i, line in enumerate(lines) if " ERROR " in line][:most]
+    for i in starts:
+        end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "Tr"))),
+                   len(lines))
+        shown += [lines[i], *lines[max(i + 1, end - 2) : end + 1]]  # and the exception itself
+    return shown
 
 
 def _wait_until_serving(proc, log: Path) -> str:

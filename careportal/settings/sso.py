@@ -78,3 +78,4 @@ AXES_LOCKOUT_CALLABLE = "careportal.sso.throttle.locked_out"
 # (unlock with `manage.py axes_reset_username NAME`).
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # careportal.sso logs each refusal once, in its own words
