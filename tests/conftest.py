@@ -205,3 +205,21 @@ def sandbox(opf_sandbox_server, settings):
 def world(db):
     """The sandbox's catalogue and entitlements, mirrored in the portal's database."""
     load_world_into_portal()
+
+
+# --- A view that fails on purpose (a database that is not there: tests/outages.py) ----------
+
+
+@pytest.fixture
+def failing_view():
+    """The URL of a view that raises RuntimeError, mounted for the test."""
+    from django.urls import path
+
+    from careportal import urls
+
+    def broken(request):
+        raise RuntimeError("simulated outage with a secret-looking detail")
+
+    urls.urlpatterns.append(path("__broken__/", broken))
+    yield "/__broken__/"
+    urls.urlpatterns.pop()

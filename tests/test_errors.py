@@ -9,8 +9,9 @@ import logging
 import re
 
 import pytest
-from django.db import connection
 from django.urls import reverse
+
+from tests.outages import database_unreachable
 
 
 @pytest.fixture
@@ -75,19 +76,8 @@ def _error_id(response) -> str:
 def test_with_the_database_down_the_page_and_the_log_show_the_same_id(client, agent, portal_log):
     client.force_login(agent)  # a session the middleware must read from the database
     client.raise_request_exception = False
-    saved = dict(connection.settings_dict)
-    connection.close()
-    # A real outage: the next connection goes to a database that is not there.
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent-dir/careportal.sqlite3"
-    else:
-        connection.settings_dict["PORT"] = "1"
-    try:
+    with database_unreachable():
         response = client.get("/admin/")
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
     assert response.status_code == 500
     error_id = _error_id(response)
@@ -98,20 +88,9 @@ def test_with_the_database_down_the_page_and_the_log_show_the_same_id(client, ag
     assert "Traceback" not in response.content.decode()
 
 
-def test_an_error_in_a_view_logs_the_id_the_page_shows(client, portal_log, db):
-    from django.urls import path
-
-    from careportal import urls
-
-    def broken(request):
-        raise RuntimeError("simulated failure")
-
-    urls.urlpatterns.append(path("__broken__/", broken))
-    try:
-        client.raise_request_exception = False
-        response = client.get("/__broken__/")
-    finally:
-        urls.urlpatterns.pop()
+def test_an_error_in_a_view_logs_the_id_the_page_shows(client, portal_log, db, failing_view):
+    client.raise_request_exception = False
+    response = client.get(failing_view)
 
     assert response.status_code == 500
     [line] = _error_lines(portal_log())

@@ -19,16 +19,10 @@ from django.db import connection
 from django.urls import reverse
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
+from tests.outages import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ def serve(sandbox):
             os.environ,
             DEBUG="true",
             DJANGO_SETTINGS_MODULE="careportal.settings",
-            DATABASE_URL=_database_url(),
+            DATABASE_URL=database_url(),
             CACHE_URL="locmemcache://",
             OPF_BASE_URL=sandbox.url,
             OPF_TOKEN_URL=sandbox.token_url,
