@@ -157,7 +157,7 @@ def gunicorn(env: dict, tmp: Path, *args: str):
 def _errors(log: str, most: int = 3) -> list[str]:
     """The portal's error lines (each with its error id) and the end of their tracebacks."""
     lines, shown = log.splitlines(), []
-    starts = [i for i, line in enumerate(lines) if " ERROR " in line][:most]
+    starts = [i for i, line in enumerate(lines) if "ERROR careportal.errors" in line][:most]
     for i in starts:
         end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "Tr"))),
                    len(lines))
