@@ -6,6 +6,7 @@ from notifications, supervisors' settlements, the reconcile command) calls `reco
 one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
 creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
 transactions are `sealed_transaction()` blocks.
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from django.utils import timezone
 
 from ..audit_chain import seal
+from ..change_stats import count_finish
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
 from ..outcomes import Outcome
@@ -81,6 +83,8 @@ def record_change(
         bulk_job=bulk_job,
     )
     seal(kind="change.created", subject=change)
+    if outcome != Outcome.IN_FLIGHT:
+        count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
     return change
 
 
@@ -126,4 +130,5 @@ def finish_change(
     if finished:
         change.take_stored_values(fields)
         seal(kind="change.finished", subject=change)
+        count_finish(change, was=was)  # the dashboard's figures, in the same transaction
     return bool(finished)
