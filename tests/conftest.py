@@ -13,5 +13,6 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.browser",
     "tests.fixtures.sandbox",
+    "tests.fixtures.outages",
     "tests.sso.fixtures",
 ]

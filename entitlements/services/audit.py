@@ -4,14 +4,16 @@ Every service that records a change (the change flow, provider-side changes and 
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
 `finish_change`; tests/architecture/test_architecture.py keeps it so. The records are
 append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
-trigger does too). Both keep the supervisors' dashboard figures (change_stats.py) in the same
-transaction.
+trigger does too). Each creation and each finish is sealed in the audit's hash chain
+(docs/audit.md): the callers' write transactions are `sealed_transaction()` blocks.
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from ..audit_chain import seal
 from ..change_stats import count_finish
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
@@ -80,6 +82,7 @@ def record_change(
         finished_at=finished_at,
         bulk_job=bulk_job,
     )
+    seal(kind="change.created", subject=change)
     if outcome != Outcome.IN_FLIGHT:
         count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
     return change
@@ -126,5 +129,6 @@ def finish_change(
     finished = ChangeAttempt.objects.filter(pk=change.pk, outcome=was).update(**fields)
     if finished:
         change.take_stored_values(fields)
+        seal(kind="change.finished", subject=change)
         count_finish(change, was=was)  # the dashboard's figures, in the same transaction
     return bool(finished)
