@@ -1,4 +1,4 @@
-"""The audit's hash chain (docs/audit.md): every fact sealed once, in order, and any tampering named."""
+"""The audit's hash chain: every fact sealed once, in order, and any tampering named."""
 
 import hashlib
 
