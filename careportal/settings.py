@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /healthz for load balancers: answered here, before sessions, hosts and redirects.
+    "careportal.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -196,6 +198,8 @@ STORAGES = {
 # --- Security (production) ------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and Prometheus call each backend directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^readyz$", r"^metrics$"]  # /healthz: see MIDDLEWARE
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -311,6 +315,10 @@ except ValueError as exc:
         f"CONFIRMATION_DEADLINE: {exc}; use e.g. 86400, 90m, 24h or 2d."
     ) from exc
 
+
+# --- Operations: /metrics (careportal.metrics) ------------------------------------------------
+# The bearer token Prometheus sends; /metrics answers 404 while it is unset.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

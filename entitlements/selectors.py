@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from . import messages
@@ -120,3 +120,16 @@ def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
 def notifications_for_review() -> QuerySet[NotificationDelivery]:
     """OPF notifications the portal could not apply (unknown entitlement, no matching change)."""
     return NotificationDelivery.objects.filter(needs_review=True).order_by("-received_at", "-id")
+
+
+def open_change_counts(now: datetime | None = None) -> dict[str, int]:
+    """How many changes are in flight, awaiting confirmation (of which overdue), of unknown
+    outcome: one COUNT over the open changes only (the index on outcome, created_at; the
+    finished millions are never read)."""
+    awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
+    return ChangeAttempt.objects.filter(outcome__in=sorted(BLOCKING)).aggregate(
+        in_flight=Count("pk", filter=Q(outcome=Outcome.IN_FLIGHT)),
+        awaiting_confirmation=Count("pk", filter=awaiting),
+        overdue=Count("pk", filter=awaiting & Q(created_at__lt=_confirmation_cutoff(now))),
+        outcome_unknown=Count("pk", filter=Q(outcome=Outcome.OUTCOME_UNKNOWN)),
+    )

@@ -29,6 +29,12 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
+from entitlements.opf.metrics import (
+    CHANGE_PRODUCT_CALLS,
+    CHANGE_PRODUCT_REQUESTS,
+    CHANGE_PRODUCT_SECONDS,
+    status_label,
+)
 from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, HttpAttempt
 from entitlements.opf.tokens import TokenCache, TokenProvider
 from entitlements.opf.transport import (
@@ -292,6 +298,10 @@ class _Change:
 
     def _record(self, reply: _Reply, note: str) -> None:
         self._attempts.append(HttpAttempt(reply.status, round(reply.duration_ms, 1), note))
+        connected = reply.failure is None or reply.failure.reached
+        CHANGE_PRODUCT_REQUESTS.labels(
+            status_label(reply.status) if connected else "not_connected"
+        ).inc()
 
     def _finish(
         self,
@@ -313,6 +323,8 @@ class _Change:
             credentials_refused=credentials_refused,
             detail=detail,
         )
+        CHANGE_PRODUCT_CALLS.labels(outcome.value).inc()
+        CHANGE_PRODUCT_SECONDS.observe(result.duration_ms / 1000)
         quiet = outcome in (Outcome.COMPLETED, Outcome.AWAITING_CONFIRMATION)
         level = {
             Outcome.COMPLETED: logging.INFO,
