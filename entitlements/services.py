@@ -17,6 +17,8 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
+from careportal.logs import add_to_change_log_context, change_log_context
+
 from . import messages
 from .models import (
     ChangeAttempt,
@@ -121,29 +123,39 @@ def change_product(
         comment=comment,
         expected_version=expected_version,
     )
-    log.info(
-        "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
-        attempt.correlation_id,
-        attempt.entitlement_opf_id,
-        attempt.from_product.opf_id,
-        new_product.opf_id,
-        attempt.actor_username,
-        extra={"correlation_id": attempt.correlation_id},
-    )
+    # Every line logged until the outcome is recorded is about this change (JSON logs).
+    with change_log_context(**_log_fields(attempt)):
+        log.info(
+            "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
+            attempt.correlation_id,
+            attempt.entitlement_opf_id,
+            attempt.from_product.opf_id,
+            new_product.opf_id,
+            attempt.actor_username,
+        )
+        return record_outcome(attempt=attempt, result=_call_opf(attempt, new_product))
+
+
+def _log_fields(attempt: ChangeAttempt, outcome: str = "") -> dict[str, str]:
+    return {
+        "correlation_id": attempt.correlation_id,
+        "user": attempt.actor_username,
+        "entitlement": attempt.entitlement_opf_id,
+        "outcome": outcome,
+    }
+
+
+def _call_opf(attempt: ChangeAttempt, new_product: Product) -> ChangeProductResult:
     try:
-        result = get_opf_client().change_product(
+        return get_opf_client().change_product(
             entitlement_id=attempt.entitlement_opf_id,
             product_id=new_product.opf_id,
             correlation_id=attempt.correlation_id,
         )
     except Exception:
         # A bug of ours mid-call: we cannot tell whether OPF got the request.
-        log.exception(
-            "change_product crashed correlation_id=%s",
-            attempt.correlation_id,
-            extra={"correlation_id": attempt.correlation_id},
-        )
-        result = ChangeProductResult(
+        log.exception("change_product crashed correlation_id=%s", attempt.correlation_id)
+        return ChangeProductResult(
             outcome=Outcome.OUTCOME_UNKNOWN,
             correlation_id=attempt.correlation_id,
             http_status=None,
@@ -153,7 +165,6 @@ def change_product(
             duration_ms=0.0,
             detail="The portal failed while calling OPF; OPF may have received the change.",
         )
-    return record_outcome(attempt=attempt, result=result)
 
 
 def _record_intent(
@@ -224,17 +235,19 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         attempt.refresh_from_db()
+        add_to_change_log_context(outcome=attempt.outcome)
         log.info(
             "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
             attempt.correlation_id,
             attempt.outcome,
             result.http_status,
-            extra={"correlation_id": attempt.correlation_id},
+            extra=_log_fields(attempt, attempt.outcome),
         )
         return attempt
     for field, value in answer.items():
         setattr(attempt, field, value)
     attempt._loaded_outcome = attempt.outcome
+    add_to_change_log_context(outcome=attempt.outcome)
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -243,7 +256,7 @@ def record_outcome(*, attempt: ChangeAttempt, result: ChangeProductResult) -> Ch
         attempt.entitlement_opf_id,
         result.http_status,
         result.duration_ms,
-        extra={"correlation_id": attempt.correlation_id},
+        extra=_log_fields(attempt, attempt.outcome),
     )
     return attempt
 
@@ -393,6 +406,7 @@ def apply_notification(
         notification.entitlement_id,
         effect.change.correlation_id if effect.change else notification.correlation_id,
         effect.detail,
+        extra=_log_fields(effect.change, effect.change.outcome) if effect.change else {},
     )
     return AppliedNotification(effect.result, effect.detail, delivery.pk)
 
@@ -624,6 +638,6 @@ def settle_unknown_change(
         attempt.correlation_id,
         decision.label,
         user.get_username(),
-        extra={"correlation_id": attempt.correlation_id},
+        extra={**_log_fields(attempt, attempt.outcome), "user": user.get_username()},
     )
     return attempt
