@@ -51,7 +51,7 @@ def database_url(db: str, rows: int) -> str:
 def setup_django(db: str, rows: int) -> None:
     os.environ["DATABASE_URL"] = database_url(db, rows)
     os.environ.setdefault("DEBUG", "true")  # the demo defaults (no secrets needed) ...
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "careportal.settings.test"
     if db == "postgres":
         import psycopg
 

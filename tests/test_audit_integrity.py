@@ -3,21 +3,16 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt
 from entitlements.outcomes import Outcome
-from entitlements.services import change_product
+from tests.factories import change, change_attempt
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def finished(sandbox, world, agent):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id="ENT-NFX-1"),
-        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=agent,
-        reason_code="customer_upgrade",
-    )
+    return change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
 
 
 def test_orm_delete_of_an_audit_record_is_refused(finished):
@@ -48,13 +43,7 @@ def test_sql_update_and_delete_of_finished_records_are_refused_on_postgresql(fin
 def test_unfinished_records_may_only_gain_their_outcome_on_postgresql(sandbox, world, agent):
     if connection.vendor != "postgresql":
         pytest.skip("the database-level guard is PostgreSQL's")
-    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
-    attempt = ChangeAttempt.objects.create(
-        entitlement=entitlement, entitlement_opf_id="ENT-NFX-1", account_id="ACC-1001",
-        provider_id="Netflix_EU_B", from_product=entitlement.product,
-        to_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        reason_code="customer_upgrade", outcome=Outcome.IN_FLIGHT,
-    )
+    attempt = change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.IN_FLIGHT)
     with pytest.raises(DatabaseError, match="never change"), transaction.atomic():
         ChangeAttempt.objects.filter(pk=attempt.pk).update(reason_code="other")
     ChangeAttempt.objects.filter(pk=attempt.pk).update(outcome=Outcome.OUTCOME_UNKNOWN)

@@ -15,17 +15,9 @@ from django.db import connection
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
 from entitlements.services import ChangeInProgress, change_product
+from tests.factories import change
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _change(entitlement_id, product_id, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +30,7 @@ def test_x1_two_agents_at_the_same_moment_make_one_post(sandbox, world, agent, s
     def submit(user):
         barrier.wait()
         try:
-            results[user.username] = _change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", user)
+            results[user.username] = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", user)
         except Exception as exc:  # noqa: BLE001 - the test inspects what each agent saw
             results[user.username] = exc
         finally:
@@ -158,7 +150,7 @@ def test_r2_process_killed_mid_call_is_reconciled_as_unknown_and_not_resent(
 
 @pytest.mark.django_db
 def test_r2_reconcile_leaves_recent_and_finished_changes_alone(sandbox, world, agent):
-    done = _change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
+    done = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     call_command("reconcile_changes")  # default threshold: only long-dead attempts
     done.refresh_from_db()
     assert done.outcome == Outcome.COMPLETED

@@ -8,18 +8,9 @@ import pytest
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
 from entitlements.services import ChangeRefused, StaleEntitlement, change_product
+from tests.factories import change, change_attempt
 
 pytestmark = pytest.mark.django_db
-
-
-def change(entitlement_id, product_id, user, **kwargs):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code=kwargs.pop("reason_code", "customer_upgrade"),
-        **kwargs,
-    )
 
 
 def posts(sandbox):
@@ -322,10 +313,4 @@ def test_an_open_change_is_enforced_by_the_database(sandbox, world, agent):
     change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)  # 202: awaiting confirmation
     existing = ChangeAttempt.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        ChangeAttempt.objects.create(
-            entitlement=existing.entitlement, entitlement_opf_id="ENT-DSN-1",
-            account_id="ACC-1001", provider_id="DisneyPlus_EU",
-            from_product=existing.from_product, to_product=existing.from_product,
-            outcome=Outcome.IN_FLIGHT,
-        )
-
+        change_attempt("ENT-DSN-1", existing.from_product.opf_id, Outcome.IN_FLIGHT)

@@ -57,9 +57,9 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
 
 
 def test_the_demo_secret_key_is_refused_in_production():
-    from careportal import settings as demo
+    from careportal.settings.base import _DEMO_SECRET_KEY
 
-    result = manage("check", **{**PRODUCTION, "SECRET_KEY": demo._DEMO_SECRET_KEY})
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": _DEMO_SECRET_KEY})
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
 
@@ -73,3 +73,22 @@ def test_secrets_never_reach_the_output_of_a_refused_start():
 def test_a_malformed_reason_list_is_refused_at_start():
     result = manage("check", **{**PRODUCTION, "CHANGE_REASONS": "upgrade:Upgrade,nolabel"})
     assert result.returncode != 0 and "CHANGE_REASONS" in result.stderr
+
+
+def test_the_test_settings_run_on_the_demo_defaults_unless_told_otherwise():
+    show = "from django.conf import settings as s; print(s.DEBUG, s.OPF_BASE_URL)"
+    env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION, "CACHE_URL"}}
+    env["DJANGO_SETTINGS_MODULE"] = "careportal.settings.test"
+    demo = subprocess.run(
+        [sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert demo.stdout.split() == ["True", "http://127.0.0.1:8099"], demo.stderr
+    production = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=ROOT,
+        env={**env, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert production.stdout.split() == ["False", "https://opf.example"], production.stderr

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-# The portal's demo secret (careportal/settings.py, used only with DEBUG on).
+# The portal's demo secret (careportal/settings/opf.py, used only with DEBUG on).
 DEMO_SECRET = "whsec_Y2FyZS1wb3J0YWwtZGVtby1ub3RpZmljYXRpb24ta2V5LTMyYiE="
 DECISIONS = ("confirm", "decline")
 SETTINGS = (

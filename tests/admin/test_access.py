@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
+from tests.factories import change_attempt
 
 from .conftest import change_form_data, change_product_url, entitlement_url
 
@@ -13,19 +14,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def attempt(world, agent):
-    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
-    return ChangeAttempt.objects.create(
-        entitlement=entitlement,
-        entitlement_opf_id=entitlement.opf_id,
-        account_id=entitlement.account_id,
-        provider_id=entitlement.provider_id,
-        from_product=entitlement.product,
-        to_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=agent,
-        actor_username="agent",
-        reason_code="customer_upgrade",
-        outcome=Outcome.REJECTED,
-        http_status=400,
+    return change_attempt(
+        "ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, user=agent, http_status=400
     )
 
 

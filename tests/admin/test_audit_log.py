@@ -11,8 +11,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
+from tests.factories import change_attempt
 
 pytestmark = pytest.mark.django_db
 
@@ -22,21 +22,9 @@ EXPORT = "/admin/entitlements/changeattempt/export/"
 
 def record(opf_id, to, outcome, username="agent", days_ago=0, **fields):
     """An audit record as the service writes it, made `days_ago` days back."""
-    entitlement = Entitlement.objects.get(opf_id=opf_id)
     when = timezone.now() - timedelta(days=days_ago)
     with mock.patch("django.utils.timezone.now", return_value=when):
-        return ChangeAttempt.objects.create(
-            entitlement=entitlement,
-            entitlement_opf_id=entitlement.opf_id,
-            account_id=entitlement.account_id,
-            provider_id=entitlement.provider_id,
-            from_product=entitlement.product,
-            to_product=Product.objects.get(opf_id=to),
-            actor_username=username,
-            reason_code=fields.pop("reason_code", "customer_upgrade"),
-            outcome=outcome,
-            **fields,
-        )
+        return change_attempt(opf_id, to, outcome, actor_username=username, **fields)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
+from tests.factories import change_attempt
 
 from .conftest import (
     change_form_data,
@@ -341,13 +342,6 @@ def test_the_page_of_an_unknown_entitlement_is_404(agent_client, world):
 
 
 def test_an_attempt_left_in_flight_is_shown_as_being_sent(agent_client, world, agent):
-    entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
-    ChangeAttempt.objects.create(
-        entitlement=entitlement, entitlement_opf_id="ENT-NFX-1", account_id="ACC-1001",
-        provider_id="Netflix_EU_B", from_product=entitlement.product,
-        to_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=agent, actor_username="agent", reason_code="customer_upgrade",
-        outcome=Outcome.IN_FLIGHT,
-    )  # fmt: skip
+    change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.IN_FLIGHT, user=agent)
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     assert "Change being sent to OPF" in page and 'id="change-product"' not in page

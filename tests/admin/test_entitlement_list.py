@@ -6,8 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import Entitlement, Product
 from entitlements.outcomes import Outcome
+from tests.factories import change_attempt
 
 from .conftest import entitlement_url
 
@@ -119,23 +120,6 @@ def test_sorting_by_columns_is_off(agent_client, world):
 # --- the entitlement page ----------------------------------------------------------------
 
 
-def make_attempt(opf_id, to, outcome, user=None, **fields):
-    entitlement = Entitlement.objects.get(opf_id=opf_id)
-    return ChangeAttempt.objects.create(
-        entitlement=entitlement,
-        entitlement_opf_id=entitlement.opf_id,
-        account_id=entitlement.account_id,
-        provider_id=entitlement.provider_id,
-        from_product=entitlement.product,
-        to_product=Product.objects.get(opf_id=to),
-        user=user,
-        actor_username=user.username if user else "",
-        reason_code=fields.pop("reason_code", "customer_upgrade"),
-        outcome=outcome,
-        **fields,
-    )
-
-
 def test_the_page_shows_product_status_and_the_change_button(agent_client, world):
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     assert '<strong id="current-product">Netflix Standard</strong>' in page
@@ -146,12 +130,12 @@ def test_the_page_shows_product_status_and_the_change_button(agent_client, world
 
 
 def test_the_history_is_newest_first_with_reason_and_outcome(agent_client, world, agent):
-    make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, agent,
-                 opf_message="Offer closed", comment="first try")  # fmt: skip
-    make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_BASIC", Outcome.NOT_SENT, agent,
-                 reason_code="retention_offer", comment="second try")  # fmt: skip
-    make_attempt("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", Outcome.COMPLETED, agent,
-                 comment="another entitlement")  # fmt: skip
+    change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, agent,
+                   opf_message="Offer closed", comment="first try")  # fmt: skip
+    change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_BASIC", Outcome.NOT_SENT, agent,
+                   reason_code="retention_offer", comment="second try")  # fmt: skip
+    change_attempt("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", Outcome.COMPLETED, agent,
+                   comment="another entitlement")  # fmt: skip
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     history = page.split('id="change-history"', 1)[1]
     assert history.index("second try") < history.index("first try")
@@ -165,8 +149,8 @@ def test_the_history_is_newest_first_with_reason_and_outcome(agent_client, world
 def test_supervisors_get_a_link_to_the_whole_history_in_the_audit_log(
     supervisor_client, world, agent
 ):
-    attempt = make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.COMPLETED, agent)
-    make_attempt("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", Outcome.COMPLETED, agent)
+    attempt = change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.COMPLETED, agent)
+    change_attempt("ENT-NFX-2", "Netflix_EU_B_BUNDLE_BASIC", Outcome.COMPLETED, agent)
     page = supervisor_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     pk = Entitlement.objects.get(opf_id="ENT-NFX-1").pk
     link = reverse("admin:entitlements_changeattempt_changelist") + f"?entitlement__id__exact={pk}"
@@ -180,7 +164,7 @@ def test_the_history_is_bounded(agent_client, world, agent, monkeypatch):
 
     monkeypatch.setattr(admin_views, "HISTORY_ROWS", 3)
     for _ in range(5):
-        make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, agent)
+        change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, agent)
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     assert page.count('class="attempt outcome-rejected"') == 3
     assert "Showing the newest 3 attempts." in page
@@ -193,7 +177,7 @@ def test_an_entitlement_flagged_for_review_says_so(agent_client, world):
 
 
 def test_an_unknown_outcome_blocks_changes_until_reconciled(agent_client, world, agent):
-    make_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.OUTCOME_UNKNOWN, agent)
+    change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.OUTCOME_UNKNOWN, agent)
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()
     assert "Change outcome unknown: do not resubmit, a supervisor will reconcile" in page
     assert "a supervisor must reconcile it first" in page

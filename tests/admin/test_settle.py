@@ -3,10 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
 from entitlements.selectors import entitlement_refusal
-from entitlements.services import ChangeRefused, change_product, settle_unknown_change
+from entitlements.services import ChangeRefused, settle_unknown_change
+from tests.factories import change
 
 from .conftest import messages_of
 
@@ -17,12 +18,7 @@ pytestmark = pytest.mark.django_db
 def unknown(sandbox, world, agent):
     """A change OPF answered with a 500: outcome unknown, the entitlement blocked."""
     sandbox.inject("change_product", "status", status=500)
-    attempt = change_product(
-        entitlement=Entitlement.objects.get(opf_id="ENT-NFX-1"),
-        new_product=Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM"),
-        user=agent,
-        reason_code="customer_upgrade",
-    )
+    attempt = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     assert attempt.outcome == Outcome.OUTCOME_UNKNOWN
     assert entitlement_refusal(attempt.entitlement)  # blocked until settled
     return attempt

@@ -240,6 +240,29 @@ def test_n7_signed_but_malformed_gets_400_and_changes_nothing(world, deliver, bo
     assert nothing_changed()
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"entitlementId": "ENT-\ud800"},
+        {"productId": "Netflix_EU_B_\ud800"},
+        {"correlationId": "\udfff-1"},
+        {"entitlementId": "ENT\x00-1"},
+        {"productId": "Netflix\u200b_EU_B_BUNDLE_BASIC"},
+    ],
+    ids=["lone surrogate in entitlementId", "in productId", "in correlationId", "NUL", "invisible"],
+)
+def test_n7_an_identifier_the_database_cannot_store_gets_400(world, deliver, fields):
+    # json.dumps writes the surrogate as the escape \ud800: valid JSON, but no valid text.
+    body = notification("PRODUCT_CHANGED_AT_PROVIDER", productId="Netflix_EU_B_BUNDLE_BASIC")
+    body = json.dumps({**json.loads(body), **fields}).encode()
+    answer = deliver(body)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "malformed notification"
+    assert set(answer.json()["fields"]) == set(fields)
+    assert nothing_changed()
+
+
 # --- N8: oversized body -----------------------------------------------------------------------
 
 

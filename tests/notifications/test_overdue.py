@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt
 from entitlements.outcomes import Outcome
 from entitlements.selectors import (
     is_overdue,
@@ -21,20 +21,11 @@ from entitlements.selectors import (
     overdue_changes,
     unknown_outcome_changes,
 )
-from entitlements.services import change_product
+from tests.factories import change
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def change(entitlement_id, product_id, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
 
 
 @pytest.fixture
@@ -115,14 +106,14 @@ def test_report_as_json(awaiting, unknown, settings, capsys):
     [("86400", 86400), ("90m", 5400), ("24h", 86400), ("2d", 172800), (" 30S ", 30)],
 )
 def test_confirmation_deadline_accepts_seconds_or_a_unit(value, seconds):
-    from careportal.settings import parse_duration
+    from careportal.settings.env import parse_duration
 
     assert parse_duration(value) == seconds
 
 
 @pytest.mark.parametrize("value", ["", "0", "-5", "1.5h", "24 h", "h", "1w"])
 def test_confirmation_deadline_refuses_anything_else(value):
-    from careportal.settings import parse_duration
+    from careportal.settings.env import parse_duration
 
     with pytest.raises(ValueError):
         parse_duration(value)

@@ -6,22 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from entitlements.models import ChangeAttempt, Entitlement, NotificationDelivery, Product
+from entitlements.models import ChangeAttempt, Entitlement, NotificationDelivery
 from entitlements.outcomes import Outcome
-from entitlements.services import change_product
+from tests.factories import change
 
 from .conftest import OTHER_SECRET, iso, notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def change(entitlement_id, product_id, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
 
 
 def mirror(entitlement_id="ENT-DSN-1"):

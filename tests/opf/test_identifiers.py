@@ -3,6 +3,8 @@
 The sandbox half (what actually arrives for awkward but valid ids) is in test_change_product.py.
 """
 
+import json
+
 import pytest
 
 from entitlements.opf import InvalidIdentifier, validate_identifier
@@ -60,3 +62,28 @@ def test_correlation_ids_must_be_printable_ascii(value):
 def test_a_uuid_is_a_valid_correlation_id():
     value = "4f1c2a7e-0b1d-4c55-9a3e-2b8f3c1d9e70"
     assert validate_correlation_id(value) == value
+
+
+# The one rule: the import, the notification endpoint and the client refuse the same values.
+ONE_RULE_REFUSES = ["\ud800", "ENT-\udfff", "ENT\x00-1", "ENT-\x1b1", "ENT\u200b-1", "a\u2028b"]
+
+
+@pytest.mark.parametrize("value", [*ONE_RULE_REFUSES, " ENT-1", ".", ".."])
+def test_the_import_the_notifications_and_the_client_refuse_alike(value):
+    from entitlements.importing.rows import parse_entitlement
+    from entitlements.notifications.payload import InvalidPayload, parse_notification
+
+    row = {"entitlementId": value, "accountId": "A", "productId": "P_1", "status": "ACTIVE"}
+    _row, problems = parse_entitlement(row)
+    assert [name for name, _message in problems] == ["entitlementId"]
+
+    body = json.dumps(
+        {"eventType": "STATUS_CHANGED", "status": "ACTIVE", "entitlementId": value}
+        | {"occurredAt": "2025-03-01T10:00:00Z"}
+    ).encode()
+    with pytest.raises(InvalidPayload) as caught:
+        parse_notification(body)
+    assert set(caught.value.errors) == {"entitlementId"}
+
+    with pytest.raises(InvalidIdentifier):
+        validate_entitlement_id(value)
