@@ -124,8 +124,8 @@ def notifications_for_review() -> QuerySet[NotificationDelivery]:
 
 def open_change_counts(now: datetime | None = None) -> dict[str, int]:
     """How many changes are in flight, awaiting confirmation (of which overdue), of unknown
-    outcome: one COUNT over the open changes only (the index on outcome, created_at; the
-    finished millions are never read)."""
+    outcome: one COUNT over the open changes only (the partial index of open changes,
+    one_open_change_per_entitlement, on PostgreSQL; the finished millions are never read)."""
     awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
     return ChangeAttempt.objects.filter(outcome__in=sorted(BLOCKING)).aggregate(
         in_flight=Count("pk", filter=Q(outcome=Outcome.IN_FLIGHT)),
