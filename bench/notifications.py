@@ -211,7 +211,7 @@ def send_all(url: str, sends: list[tuple[str, bytes]], senders: int) -> tuple[fl
 def count_state_changes(prefix: str) -> dict[str, int]:
     from django.db.models import F, Sum
 
-    from entitlements.models import ChangeAttempt, Entitlement, NotificationDelivery
+    from entitlements.models import ChangeAttempt, ChangeOrigin, Entitlement, NotificationDelivery
 
     ours = Entitlement.objects.filter(opf_id__startswith=f"{prefix}-")
     return {
@@ -221,7 +221,7 @@ def count_state_changes(prefix: str) -> dict[str, int]:
             entitlement__in=ours, outcome="confirmed"
         ).count(),
         "provider_changes": ChangeAttempt.objects.filter(
-            entitlement__in=ours, origin="provider"
+            entitlement__in=ours, origin=ChangeOrigin.PROVIDER
         ).count(),
         "status_changes": ours.filter(status="SUSPENDED").count(),
         "deliveries_kept": NotificationDelivery.objects.filter(

@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 
-from . import messages, selectors
+from . import messages, rules, selectors
 from .models import Entitlement, Product
 
 
@@ -40,7 +40,7 @@ class ChangeProductForm(forms.Form):
         # Stored as typed: the audit keeps what the agent wrote.
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Optional. Shown in the entitlement's history and the audit log.",
+        help_text=messages.COMMENT_HELP,
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -52,8 +52,10 @@ class ChangeProductForm(forms.Form):
         self.fields["new_product"].widget.choices = [
             (str(p.pk), product_choice_label(p, current)) for p in self.allowed
         ]
-        self.fields["new_product"].error_messages["required"] = "Choose the new product."
-        self.fields["reason"].choices = [("", "Choose a reason")] + list(settings.CHANGE_REASONS)
+        self.fields["new_product"].error_messages["required"] = messages.PRODUCT_REQUIRED
+        self.fields["reason"].choices = [("", messages.REASON_PROMPT)] + list(
+            settings.CHANGE_REASONS
+        )
         self.fields["reason"].error_messages["required"] = messages.REASON_REQUIRED
 
     def clean_new_product(self) -> Product:
@@ -61,9 +63,11 @@ class ChangeProductForm(forms.Form):
         product = next((p for p in self.allowed if str(p.pk) == raw), None)
         if product is None:
             is_id = raw.isascii() and raw.isdigit() and len(raw) < 19  # fits a bigint
-            product = (Product.objects.filter(pk=int(raw)).first() if is_id else None) or Product()
-            refusal = selectors.product_refusal(self.entitlement, product)
-            raise forms.ValidationError(refusal or messages.PRODUCT_UNKNOWN)
+            product = Product.objects.filter(pk=int(raw)).first() if is_id else None
+            # Allowed products are offered above; one posted by hand is refused with the reason.
+            raise forms.ValidationError(
+                rules.product_refusal(self.entitlement, product) or messages.PRODUCT_UNKNOWN
+            )
         return product
 
     @property

@@ -2,6 +2,9 @@
 
 from .outcomes import Outcome
 
+# What an agent must do about a change of unknown outcome: the flash and the heading share it.
+DO_NOT_RESUBMIT = "do not resubmit, a supervisor will reconcile"
+
 # After a change attempt, by outcome.
 OUTCOME_MESSAGES: dict[Outcome, str] = {
     # Each keeps the exact words agents are trained on (the issue's and the matrix's phrases).
@@ -22,8 +25,8 @@ OUTCOME_MESSAGES: dict[Outcome, str] = {
         "never reached OPF, so nothing was changed."
     ),
     Outcome.OUTCOME_UNKNOWN: (
-        "Change outcome unknown, do not resubmit, a supervisor will reconcile. OPF may have "
-        "received the change without giving a clear answer; it will be reconciled."
+        f"Change outcome unknown, {DO_NOT_RESUBMIT}. OPF may have received the change without "
+        "giving a clear answer; it will be reconciled."
     ),
     Outcome.IN_FLIGHT: "The change is being sent to OPF.",
 }
@@ -57,20 +60,67 @@ def outcome_message(outcome: Outcome, *, opf_message: str = "", credentials_refu
     return text.format(opf_message=opf_message or "no reason given")
 
 
-def attempt_message(attempt) -> str:
-    """The message for a recorded change attempt (a ChangeAttempt)."""
-    outcome = Outcome(attempt.outcome)
-    # OPF rejects a change with 400; 401/403 as a final answer means it refused our credentials
-    # even after a fresh token.
-    credentials_refused = outcome == Outcome.REJECTED and attempt.http_status in (401, 403)
+def change_message(change) -> str:
+    """The message for a recorded change (a ChangeAttempt)."""
     return outcome_message(
-        outcome, opf_message=attempt.opf_message, credentials_refused=credentials_refused
+        Outcome(change.outcome),
+        opf_message=change.opf_message,
+        credentials_refused=change.credentials_refused,
     )
+
+
+# The entitlement page's heading over its open change, by the change's outcome.
+OPEN_CHANGE_HEADINGS: dict[Outcome, str] = {
+    Outcome.AWAITING_CONFIRMATION: "Change waiting for provider confirmation",
+    Outcome.OUTCOME_UNKNOWN: f"Change outcome unknown: {DO_NOT_RESUBMIT}",
+    Outcome.IN_FLIGHT: "Change being sent to OPF",
+}
+AWAITING_HEADING = OPEN_CHANGE_HEADINGS[Outcome.AWAITING_CONFIRMATION]
+CHANGE_NOT_POSSIBLE = "Change product is not possible now:"
+NO_CHANGES_YET = "No change attempts yet."
+NEWEST_CHANGES_SHOWN = "Showing the newest {count} attempts."
+NEEDS_REVIEW = (
+    "Flagged for review: OPF did not know this entitlement, or a change of it is unresolved."
+)
+
+# The change-product form and its confirmation.
+PRODUCT_REQUIRED = "Choose the new product."
+REASON_PROMPT = "Choose a reason"
+COMMENT_HELP = "Optional. Shown in the entitlement's history and the audit log."
+NO_OTHER_TIER = "No other active tier of {provider} is in the catalogue."
+NEW_PRODUCT_HELP = "Active tiers of the same service; the current one is not listed."
+PROVIDER_MAY_CONFIRM = (
+    "The provider may need to confirm this change. Until it does, the entitlement stays on "
+    "{product} and the change shows as waiting for provider confirmation."
+)
+SUBMISSION_EXPIRED = (
+    "This confirmation was already used or has expired, so nothing was sent. "
+    "Review the entitlement and start again if the change is still needed."
+)
+AUDIT_FILTERS_INVALID = "Those audit log filters are not valid."
 
 # Supervisors settling a change of unknown outcome.
 SETTLEMENT_NOTE_REQUIRED = "Say what you found in OPF: a note is required."
 SETTLEMENT_NOT_UNKNOWN = "This change is no longer of unknown outcome; nothing was settled."
+SETTLEMENT_FOUND_REQUIRED = "Choose what OPF shows for this change."
+NOTHING_TO_SETTLE = "This change is {outcome}, not of unknown outcome: there is nothing to settle."
+SETTLE_ADVICE = (
+    "Check the entitlement in OPF first. Settling records what you found; nothing is sent to "
+    "OPF, and the entitlement can change again afterwards."
+)
+SETTLEMENT_NOTE_HELP = "What you checked in OPF, and when."
+SETTLEMENT_FOUND = {  # the supervisor's choices, by the settle form's values
+    "applied": "the change applied: the entitlement is on {to_product}",
+    "not_applied": "the change not applied: the entitlement is still on {from_product}",
+}
 SETTLED = {
     True: "Settled: OPF shows the change applied; the entitlement is on the new tier.",
     False: "Settled: OPF shows the change not applied; the entitlement keeps its tier.",
 }
+
+# Supervisors' list of overdue confirmations and unknown outcomes.
+NO_OVERDUE = "No overdue confirmations."
+NO_UNKNOWN = "No changes of unknown outcome."
+RECONCILE_ADVICE = (
+    "Check each in OPF, then open it and use Settle to record what OPF shows; nothing is resent."
+)

@@ -10,3 +10,11 @@ NOTIFICATIONS = Counter(
     "OPF notifications received, by result",
     ["result"],
 )
+
+# One per open change record given its outcome (services/audit.finish_change): by OPF's answer,
+# a notification, a reconcile or a supervisor's settlement.
+CHANGES_FINISHED = Counter(
+    "careportal_changes_finished",
+    "Open change records given their outcome, by outcome",
+    ["outcome"],
+)

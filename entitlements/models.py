@@ -116,7 +116,9 @@ class ChangeAttempt(models.Model):
     )
     created_at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    origin = models.CharField(max_length=10, choices=ChangeOrigin.choices, default="portal")
+    origin = models.CharField(
+        max_length=10, choices=ChangeOrigin.choices, default=ChangeOrigin.PORTAL
+    )
 
     # Who: kept as text too, so the record stays readable whatever happens to the user row.
     user = models.ForeignKey(
@@ -190,6 +192,29 @@ class ChangeAttempt(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
+
+    def take_stored_values(self, fields: dict) -> None:
+        """Hold `fields` as a queryset update just stored them for this record.
+
+        The append-only rule of save() then sees the stored outcome, as after a save().
+        """
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self._loaded_outcome = self.outcome
+
+    @property
+    def made_at_provider(self) -> bool:
+        """Reported by OPF as made by the customer at the provider, not through the portal."""
+        return self.origin == ChangeOrigin.PROVIDER
+
+    @property
+    def credentials_refused(self) -> bool:
+        """OPF refused the portal's credentials (the client's `credentials_refused` result).
+
+        The client ends such a change as "rejected" with the 401/403 it got even after a fresh
+        token; OPF rejects a change itself with 400, so the stored status tells the two apart.
+        """
+        return self.outcome == Outcome.REJECTED and self.http_status in (401, 403)
 
     @staticmethod
     def entitlement_snapshot(entitlement: Entitlement) -> dict:

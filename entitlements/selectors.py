@@ -1,4 +1,4 @@
-"""Reads used by the service, the admin and the views."""
+"""Reads used by the services, the admin and the views: queries only, no decisions (rules.py)."""
 
 from datetime import datetime, timedelta
 
@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from . import messages
 from .models import ChangeAttempt, Entitlement, NotificationDelivery, Product
 from .outcomes import BLOCKING, Outcome
 
@@ -18,48 +17,6 @@ def open_change(entitlement: Entitlement) -> ChangeAttempt | None:
         .select_related("to_product")
         .first()
     )
-
-
-def entitlement_status_refusal(entitlement: Entitlement) -> str | None:
-    if entitlement.status not in settings.CHANGEABLE_STATUSES:
-        return messages.STATUS_FORBIDS.format(status=entitlement.get_status_display())
-    return None
-
-
-def entitlement_refusal(entitlement: Entitlement) -> str | None:
-    """Why this entitlement cannot change product now, or None when it can."""
-    return refusal_given_open_change(entitlement, open_change(entitlement))
-
-
-def refusal_given_open_change(
-    entitlement: Entitlement, current: ChangeAttempt | None
-) -> str | None:
-    """entitlement_refusal for a caller that has already read the open change."""
-    refusal = entitlement_status_refusal(entitlement)
-    if refusal or current is None:
-        return refusal
-    return open_change_refusal(current)
-
-
-def open_change_refusal(change: ChangeAttempt) -> str:
-    """Why an open change blocks another one on the same entitlement."""
-    if change.outcome == Outcome.AWAITING_CONFIRMATION:
-        return messages.PENDING_CHANGE.format(product=change.to_product.name)
-    if change.outcome == Outcome.OUTCOME_UNKNOWN:
-        return messages.UNKNOWN_OUTCOME
-    return messages.CHANGE_IN_PROGRESS
-
-
-def product_refusal(entitlement: Entitlement, product: Product) -> str | None:
-    if product.pk is None:
-        return messages.PRODUCT_UNKNOWN
-    if not product.active:
-        return messages.PRODUCT_INACTIVE
-    if product.provider_id != entitlement.provider_id:
-        return messages.PRODUCT_OTHER_PROVIDER
-    if product.pk == entitlement.product_id:
-        return messages.PRODUCT_SAME
-    return None
 
 
 def allowed_products(entitlement: Entitlement) -> QuerySet[Product]:
@@ -98,13 +55,6 @@ def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
         )
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")
-    )
-
-
-def is_overdue(change: ChangeAttempt, now: datetime | None = None) -> bool:
-    return (
-        change.outcome == Outcome.AWAITING_CONFIRMATION
-        and change.created_at < _confirmation_cutoff(now)
     )
 
 

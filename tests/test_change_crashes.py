@@ -12,9 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from entitlements.exceptions import ChangeInProgress
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
-from entitlements.services import ChangeInProgress, change_product
+from entitlements.services import change_product
 from tests.factories import change
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,10 @@ import socket
 
 import pytest
 
+from entitlements.exceptions import ChangeRefused, StaleEntitlement
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
-from entitlements.services import ChangeRefused, StaleEntitlement, change_product
+from entitlements.services import change_product
 from tests.factories import change, change_attempt
 
 pytestmark = pytest.mark.django_db
@@ -162,9 +163,9 @@ def test_o9_refused_again_after_refresh_stops_and_alerts(sandbox, world, agent, 
 
     assert attempt.outcome == Outcome.REJECTED
     assert len(posts(sandbox)) == 2
-    from entitlements.messages import attempt_message
+    from entitlements.messages import change_message
 
-    assert "refused the portal's credentials" in attempt_message(attempt)
+    assert "refused the portal's credentials" in change_message(attempt)
     alerts = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("credentials" in r.getMessage() for r in alerts)
 

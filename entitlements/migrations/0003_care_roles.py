@@ -3,7 +3,19 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from entitlements.roles import ROLE_PERMISSIONS
+# entitlements.roles.ROLE_PERMISSIONS as it was when this was written, frozen (later changes of
+# the roles are applied by roles.ensure_roles after every migrate).
+_AGENT_PERMISSIONS = ["view_entitlement", "view_product", "change_entitlement_product"]
+ROLE_PERMISSIONS = {
+    "Care agent": _AGENT_PERMISSIONS,
+    "Care supervisor": _AGENT_PERMISSIONS
+    + [
+        "view_changeattempt",
+        "export_changeattempt",
+        "reconcile_changeattempt",
+        "view_notificationdelivery",
+    ],
+}
 
 
 def create_roles(apps, schema_editor):

@@ -1,12 +1,16 @@
 """Supervisors settle a change of unknown outcome after checking OPF; nothing is resent."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from entitlements.exceptions import ChangeRefused
 from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
-from entitlements.selectors import entitlement_refusal
-from entitlements.services import ChangeRefused, settle_unknown_change
+from entitlements.rules import change_refusal
+from entitlements.selectors import open_change
+from entitlements.services import settle_unknown_change
 from tests.factories import change
 
 from .conftest import messages_of
@@ -20,7 +24,9 @@ def unknown(sandbox, world, agent):
     sandbox.inject("change_product", "status", status=500)
     attempt = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     assert attempt.outcome == Outcome.OUTCOME_UNKNOWN
-    assert entitlement_refusal(attempt.entitlement)  # blocked until settled
+    assert change_refusal(
+        attempt.entitlement, open_change(attempt.entitlement)
+    )  # blocked until settled
     return attempt
 
 
@@ -31,7 +37,7 @@ def settle_url(attempt) -> str:
 def test_settled_as_applied_moves_the_mirror_and_unblocks(unknown, supervisor, sandbox):
     version_before = Entitlement.objects.get(opf_id="ENT-NFX-1").version
     settled = settle_unknown_change(
-        attempt=unknown, applied=True, user=supervisor, note="OPF shows Premium since 10:02"
+        change=unknown, applied=True, user=supervisor, note="OPF shows Premium since 10:02"
     )
 
     assert settled.outcome == Outcome.CONFIRMED and settled.finished_at is not None
@@ -40,30 +46,30 @@ def test_settled_as_applied_moves_the_mirror_and_unblocks(unknown, supervisor, s
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_PREMIUM"
     assert entitlement.needs_review is False and entitlement.version == version_before + 1
-    assert entitlement_refusal(entitlement) is None
+    assert change_refusal(entitlement, open_change(entitlement)) is None
     assert len(sandbox.requests("change_product")) == 1  # nothing resent
 
 
 def test_settled_as_not_applied_keeps_the_product(unknown, supervisor, sandbox):
     settled = settle_unknown_change(
-        attempt=unknown, applied=False, user=supervisor, note="still Standard in OPF"
+        change=unknown, applied=False, user=supervisor, note="still Standard in OPF"
     )
 
     assert settled.outcome == Outcome.DECLINED
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_STANDARD"
-    assert entitlement_refusal(entitlement) is None
+    assert change_refusal(entitlement, open_change(entitlement)) is None
     assert len(sandbox.requests("change_product")) == 1
 
 
 def test_a_note_is_required_and_a_settled_change_stays_settled(unknown, supervisor):
     with pytest.raises(ChangeRefused, match="note is required"):
-        settle_unknown_change(attempt=unknown, applied=True, user=supervisor, note="  ")
+        settle_unknown_change(change=unknown, applied=True, user=supervisor, note="  ")
     assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN
 
-    settle_unknown_change(attempt=unknown, applied=False, user=supervisor, note="checked")
+    settle_unknown_change(change=unknown, applied=False, user=supervisor, note="checked")
     with pytest.raises(ChangeRefused, match="no longer of unknown outcome"):
-        settle_unknown_change(attempt=unknown, applied=True, user=supervisor, note="again")
+        settle_unknown_change(change=unknown, applied=True, user=supervisor, note="again")
     assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.DECLINED
 
 
@@ -89,3 +95,20 @@ def test_a_supervisor_settles_from_the_audit_record(unknown, supervisor_client):
     assert "&lt;b&gt;seen in OPF&lt;/b&gt;" in page and "<b>seen in OPF</b>" not in page
     assert f'href="{settle_url(unknown)}"' not in page  # nothing left to settle
     assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.CONFIRMED
+
+
+def test_the_settle_form_keeps_the_supervisors_choice_after_an_error(unknown, supervisor_client):
+    response = supervisor_client.post(settle_url(unknown), {"found": "not_applied", "note": " "})
+    page = response.content.decode()
+    assert "note is required" in page
+    chosen = re.findall(r'<input type="radio" name="found" value="(\w+)"[^>]*\bchecked\b', page)
+    assert chosen == ["not_applied"]
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN
+
+
+def test_settling_needs_a_choice_of_what_opf_shows(unknown, supervisor_client):
+    for found in ("", "maybe"):
+        response = supervisor_client.post(settle_url(unknown), {"found": found, "note": "seen"})
+        assert "Choose what OPF shows for this change." in response.content.decode()
+        assert 'id="id_note"' in response.content.decode()
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN

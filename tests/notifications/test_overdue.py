@@ -16,7 +16,6 @@ from django.utils import timezone
 from entitlements.models import ChangeAttempt
 from entitlements.outcomes import Outcome
 from entitlements.selectors import (
-    is_overdue,
     notifications_for_review,
     overdue_changes,
     unknown_outcome_changes,
@@ -44,11 +43,11 @@ def test_r3_a_change_is_overdue_only_after_the_deadline(awaiting, settings):
     now = timezone.now()
     assert awaiting.outcome == Outcome.AWAITING_CONFIRMATION
     assert list(overdue_changes(now=now)) == []
-    assert not is_overdue(awaiting, now=now)
+    assert awaiting not in overdue_changes(now=now)
 
     later = now + timedelta(hours=24, seconds=1)
     assert list(overdue_changes(now=later)) == [awaiting]
-    assert is_overdue(awaiting, now=later)
+    assert awaiting in overdue_changes(now=later)
 
     settings.CONFIRMATION_DEADLINE = 60
     assert list(overdue_changes(now=now + timedelta(seconds=61))) == [awaiting]

@@ -77,13 +77,15 @@ def _change(entitlement_id: str, product_id: str, user):
 
 @pytest.mark.django_db
 def test_metrics_move_after_a_change_and_its_confirmation(
-    client, metrics_token, sandbox, world, agent, settings
+    client, metrics_token, sandbox, world, agent, settings, django_capture_on_commit_callbacks
 ):
     settings.OPF_NOTIFICATION_SECRETS = [SECRET]
     before = scrape(client)
     assert value(before, "careportal_changes_awaiting_confirmation") == 0
 
-    attempt = _change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)  # the sandbox answers 202
+    # The test's transaction never commits: run what would happen on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = _change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)  # the sandbox answers 202
     assert attempt.outcome == Outcome.AWAITING_CONFIRMATION
     during = scrape(client)
     assert value(during, "careportal_changes_awaiting_confirmation") == 1
@@ -110,12 +112,13 @@ def test_metrics_move_after_a_change_and_its_confirmation(
         productId="DisneyPlus_EU_PREMIUM",
         correlationId=attempt.correlation_id,
     )
-    response = client.post(
-        "/opf/notifications",
-        body,
-        content_type="application/json",
-        headers={k: v for k, v in signed_headers(body).items() if k != "Content-Type"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/opf/notifications",
+            body,
+            content_type="application/json",
+            headers={k: v for k, v in signed_headers(body).items() if k != "Content-Type"},
+        )
     assert response.status_code == 200 and response.json()["result"] == "applied"
     refused = client.post("/opf/notifications", body, content_type="application/json")
     assert refused.status_code == 401
@@ -129,6 +132,11 @@ def test_metrics_move_after_a_change_and_its_confirmation(
     )
     assert value(after, "careportal_changes_awaiting_confirmation") == 0
     assert value(after, "careportal_changes_open") == 0
+    finished = "careportal_changes_finished_total"
+    for outcome in ("awaiting_confirmation", "confirmed"):  # OPF's 202, then the notification
+        assert (
+            value(after, finished, outcome=outcome) == value(before, finished, outcome=outcome) + 1
+        )
     assert value(after, "careportal_metrics_source_up", source="change_gauges") == 1
 
 

@@ -24,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--comment", default="")
 
     def handle(self, *args, entitlement_id, product_id, user, reason, comment, **options):
-        from entitlements.services import ChangeRefused, change_product
+        from entitlements.exceptions import ChangeRefused
+        from entitlements.services import change_product
 
         try:
             agent = get_user_model().objects.get(username=user)
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(f"No entitlement {entitlement_id!r} in the portal.") from exc
         product = Product.objects.filter(opf_id=product_id).first() or Product(opf_id=product_id)
         try:
-            attempt = change_product(
+            change = change_product(
                 entitlement=entitlement,
                 new_product=product,
                 user=agent,
@@ -46,11 +47,11 @@ class Command(BaseCommand):
         except ChangeRefused as exc:
             raise CommandError(f"Refused, nothing sent: {exc}") from exc
 
-        outcome = Outcome(attempt.outcome)
+        outcome = Outcome(change.outcome)
         self.stdout.write(f"outcome: {outcome.label}")
-        self.stdout.write(f"correlation id: {attempt.correlation_id}")
-        if attempt.http_status is not None:
-            self.stdout.write(f"OPF status: {attempt.http_status}")
-        self.stdout.write(messages.attempt_message(attempt))
+        self.stdout.write(f"correlation id: {change.correlation_id}")
+        if change.http_status is not None:
+            self.stdout.write(f"OPF status: {change.http_status}")
+        self.stdout.write(messages.change_message(change))
         if outcome not in SUCCESSFUL:
             raise SystemExit(1)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = (
-        "Mark change attempts left in flight by a process that died as 'outcome unknown' so "
+        "Mark changes left in flight by a process that died as 'outcome unknown' so "
         "supervisors reconcile them. Nothing is ever resent to OPF."
     )
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
             "--older-than",
             type=float,
             default=None,
-            help="seconds an attempt must have been in flight (default: twice the longest "
+            help="seconds a change must have been in flight (default: twice the longest "
             "time a live request can take)",
         )
 
@@ -28,9 +28,9 @@ class Command(BaseCommand):
             one_request = settings.OPF_CONNECT_TIMEOUT + settings.OPF_READ_TIMEOUT
             older_than = 2 * (4 * one_request) + 60
         marked = mark_unfinished_as_unknown(older_than_seconds=older_than)
-        for attempt in marked:
+        for change in marked:
             self.stdout.write(
-                f"outcome unknown: correlation id {attempt.correlation_id} entitlement "
-                f"{attempt.entitlement_opf_id} started {attempt.created_at.isoformat()}"
+                f"outcome unknown: correlation id {change.correlation_id} entitlement "
+                f"{change.entitlement_opf_id} started {change.created_at.isoformat()}"
             )
         self.stdout.write(f"{len(marked)} unfinished change(s) marked outcome unknown")

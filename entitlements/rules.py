@@ -1,0 +1,49 @@
+"""May this entitlement change product, and why not: pure functions, no queries.
+
+Each returns None when the change may go ahead, or the sentence (from messages.py) that tells
+the agent why not. Callers pass what they have already read (the open change, the product);
+the change service applies them again under the entitlement's row lock.
+"""
+
+from django.conf import settings
+
+from . import messages
+from .models import ChangeAttempt, Entitlement, Product
+from .outcomes import Outcome
+
+
+def status_refusal(entitlement: Entitlement) -> str | None:
+    """Only the statuses in CHANGEABLE_STATUSES allow a change."""
+    if entitlement.status not in settings.CHANGEABLE_STATUSES:
+        return messages.STATUS_FORBIDS.format(status=entitlement.get_status_display())
+    return None
+
+
+def open_change_refusal(change: ChangeAttempt) -> str:
+    """Why an open change (its to_product loaded) blocks another one on the same entitlement."""
+    if change.outcome == Outcome.AWAITING_CONFIRMATION:
+        return messages.PENDING_CHANGE.format(product=change.to_product.name)
+    if change.outcome == Outcome.OUTCOME_UNKNOWN:
+        return messages.UNKNOWN_OUTCOME
+    return messages.CHANGE_IN_PROGRESS
+
+
+def change_refusal(entitlement: Entitlement, open_change: ChangeAttempt | None) -> str | None:
+    """Why `entitlement`, whose open change is `open_change`, cannot change product now."""
+    refusal = status_refusal(entitlement)
+    if refusal or open_change is None:
+        return refusal
+    return open_change_refusal(open_change)
+
+
+def product_refusal(entitlement: Entitlement, product: Product | None) -> str | None:
+    """Why `entitlement` cannot move to `product` (None, or never saved: not in the catalogue)."""
+    if product is None or product.pk is None:
+        return messages.PRODUCT_UNKNOWN
+    if not product.active:
+        return messages.PRODUCT_INACTIVE
+    if product.provider_id != entitlement.provider_id:
+        return messages.PRODUCT_OTHER_PROVIDER
+    if product.pk == entitlement.product_id:
+        return messages.PRODUCT_SAME
+    return None

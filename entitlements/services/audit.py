@@ -1,0 +1,134 @@
+"""The one write path of the audit: a change record is created here and finished here, nowhere else.
+
+Every service that records a change (the change flow, provider-side changes and confirmations
+from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
+`finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
+one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+"""
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..metrics import CHANGES_FINISHED
+from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
+from ..opf import ChangeProductResult
+from ..outcomes import Outcome
+
+
+def utc_text(moment: datetime) -> str:
+    """A moment as the audit's details write it, e.g. "2026-12-01 09:15:00 UTC"."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _actor(user) -> dict[str, str]:
+    identity = getattr(user, "sso_identity", None)
+    return {
+        "actor_username": user.get_username(),
+        "actor_subject": getattr(identity, "subject", "") or "",
+        "actor_name": user.get_full_name() if hasattr(user, "get_full_name") else "",
+    }
+
+
+def record_change(
+    *,
+    entitlement: Entitlement,
+    to_product: Product,
+    reason_code: str,
+    comment: str = "",
+    origin: ChangeOrigin = ChangeOrigin.PORTAL,
+    user=None,
+    actor_username: str = "",
+    actor_name: str = "",
+    outcome: Outcome = Outcome.IN_FLIGHT,
+    detail: str = "",
+    finished_at: datetime | None = None,
+) -> ChangeAttempt:
+    """Create the audit record of one change of `entitlement` from its current product.
+
+    `entitlement` must be the row as locked by the caller (its product is the "from" product).
+    The actor is `user` (username, SSO subject and name are copied, so the record stays readable
+    whatever happens to the user); without a user, `actor_username` / `actor_name` say who.
+    A portal change is created "in flight" before OPF is called and finished by `finish_change`.
+    A change that already happened elsewhere (reported by OPF) is created finished: pass its
+    `outcome` and `finished_at`. A second open change of the same entitlement raises
+    IntegrityError (the database's one-open-change constraint).
+    """
+    if (outcome == Outcome.IN_FLIGHT) != (finished_at is None):
+        raise ValueError("A change is created in flight, or finished with its finished_at.")
+    actor = (
+        _actor(user)
+        if user is not None
+        else {"actor_username": actor_username, "actor_name": actor_name}
+    )
+    return ChangeAttempt.objects.create(
+        correlation_id=new_correlation_id(),
+        origin=origin,
+        user=user,
+        **actor,
+        **ChangeAttempt.entitlement_snapshot(entitlement),
+        from_product=entitlement.product,
+        to_product=to_product,
+        reason_code=reason_code,
+        comment=comment,
+        outcome=outcome,
+        detail=detail,
+        finished_at=finished_at,
+    )
+
+
+def finish_change(
+    *,
+    change: ChangeAttempt,
+    was: Outcome,
+    outcome: Outcome,
+    detail: str,
+    finished_at: datetime | None = None,
+    opf_answer: ChangeProductResult | None = None,
+) -> bool:
+    """Give `change` its `outcome` if its record still has outcome `was`; say whether it did.
+
+    The conditional update is the row lock and the "still open?" check in one statement: an
+    answer arriving after a notification, a reconcile or a supervisor settled the change
+    changes nothing (False), so a record never moves backwards. `detail` replaces the record's
+    plain-words detail (callers appending keep the old one in it); `opf_answer` stores what OPF
+    said (status, body, message, each HTTP request, duration). On success `change` holds the
+    stored values too.
+    """
+    fields = {
+        "outcome": outcome.value,
+        "finished_at": finished_at or timezone.now(),
+        "detail": detail,
+    }
+    if opf_answer is not None:
+        fields.update(
+            http_status=opf_answer.http_status,
+            response_body=opf_answer.response_body,
+            opf_message=opf_answer.opf_message,
+            http_attempts=[
+                {
+                    "http_status": a.http_status,
+                    "duration_ms": round(a.duration_ms, 1),
+                    "note": a.note,
+                }
+                for a in opf_answer.attempts
+            ],
+            duration_ms=round(opf_answer.duration_ms),
+        )
+    finished = ChangeAttempt.objects.filter(pk=change.pk, outcome=was).update(**fields)
+    if finished:
+        change.take_stored_values(fields)
+        # Counted once the outcome is committed (a rolled-back one never happened).
+        transaction.on_commit(CHANGES_FINISHED.labels(outcome.value).inc)
+    return bool(finished)
+
+
+def log_fields(change: ChangeAttempt) -> dict[str, str]:
+    """What a log line about `change` carries as fields (JSON logs, careportal.logs)."""
+    return {
+        "correlation_id": change.correlation_id,
+        "user": change.actor_username,
+        "entitlement": change.entitlement_opf_id,
+        "outcome": "" if change.outcome == Outcome.IN_FLIGHT else change.outcome,
+    }

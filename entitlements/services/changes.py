@@ -1,0 +1,219 @@
+"""The change flow: the only code that asks OPF to change an entitlement's product.
+
+`change_product` records every change before OPF is called and its outcome after, calls OPF
+outside any transaction or row lock, and updates the mirror from the outcome.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from careportal.logs import add_to_change_log_context, change_log_context
+
+from .. import messages, rules
+from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
+from ..models import ChangeAttempt, Entitlement, Product
+from ..opf import ChangeProductResult, InvalidIdentifier
+from ..opf.client import validate_identifier
+from ..outcomes import Outcome
+from ..selectors import open_change
+from .audit import finish_change, log_fields, record_change
+from .mirror import update_mirror
+from .opf_client import get_opf_client
+
+log = logging.getLogger(__name__)
+
+
+def _valid_reason(reason_code: str) -> bool:
+    return reason_code in {code for code, _label in settings.CHANGE_REASONS}
+
+
+def _unknown_result(detail: str, correlation_id: str = "") -> ChangeProductResult:
+    """An outcome the portal itself had to call unknown: OPF may have received the change."""
+    return ChangeProductResult(
+        outcome=Outcome.OUTCOME_UNKNOWN,
+        correlation_id=correlation_id,
+        http_status=None,
+        response_body="",
+        opf_message="",
+        attempts=(),
+        duration_ms=0.0,
+        detail=detail,
+    )
+
+
+def change_product(
+    *,
+    entitlement: Entitlement,
+    new_product: Product,
+    user,
+    reason_code: str,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> ChangeAttempt:
+    """Move `entitlement` to `new_product` in OPF and return the finished change record.
+
+    Raises ChangeRefused (with a message for the agent) when nothing was sent.
+    `expected_version` is the entitlement version the agent's form was opened on.
+    """
+    if not _valid_reason(reason_code):
+        raise ChangeRefused(messages.REASON_REQUIRED)
+    try:
+        validate_identifier(entitlement.opf_id)
+        validate_identifier(new_product.opf_id)
+    except InvalidIdentifier as exc:
+        raise ChangeRefused(messages.INVALID_IDENTIFIER) from exc
+
+    change = _record_intent(
+        entitlement=entitlement,
+        new_product=new_product,
+        user=user,
+        reason_code=reason_code,
+        comment=comment,
+        expected_version=expected_version,
+    )
+    # Every line logged until the outcome is recorded is about this change (JSON logs), the
+    # OPF client's and the token provider's too.
+    with change_log_context(**log_fields(change)):
+        log.info(
+            "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
+            change.correlation_id,
+            change.entitlement_opf_id,
+            change.from_product.opf_id,
+            new_product.opf_id,
+            change.actor_username,
+        )
+        return record_outcome(change=change, result=_call_opf(change, new_product))
+
+
+def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
+    try:
+        return get_opf_client().change_product(
+            entitlement_id=change.entitlement_opf_id,
+            product_id=new_product.opf_id,
+            correlation_id=change.correlation_id,
+        )
+    except Exception:
+        # A bug of ours mid-call: we cannot tell whether OPF got the request.
+        log.exception("change_product crashed correlation_id=%s", change.correlation_id)
+        return _unknown_result(
+            "The portal failed while calling OPF; OPF may have received the change.",
+            change.correlation_id,
+        )
+
+
+def _record_intent(
+    *,
+    entitlement: Entitlement,
+    new_product: Product,
+    user,
+    reason_code: str,
+    comment: str,
+    expected_version: int | None,
+) -> ChangeAttempt:
+    try:
+        with transaction.atomic():
+            current = (
+                Entitlement.objects.select_for_update()
+                .select_related("product")
+                .get(pk=entitlement.pk)
+            )
+            if expected_version is not None and current.version != expected_version:
+                raise StaleEntitlement(messages.STALE_ENTITLEMENT)
+            # The open change is left to the constraint below: it holds across processes.
+            refusal = rules.status_refusal(current) or rules.product_refusal(current, new_product)
+            if refusal:
+                raise ChangeRefused(refusal)
+            # The partial unique index lets one open change per entitlement exist, whatever
+            # the number of agents and processes: a second one fails here.
+            return record_change(
+                entitlement=current,
+                to_product=new_product,
+                user=user,
+                reason_code=reason_code,
+                comment=comment,
+            )
+    except IntegrityError as exc:
+        # Asked only now, outside the failed transaction, to say what blocks the change.
+        blocking = open_change(entitlement)
+        refusal = rules.open_change_refusal(blocking) if blocking else messages.CHANGE_IN_PROGRESS
+        raise ChangeInProgress(refusal) from exc
+
+
+def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
+    """Store OPF's answer on the change and bring the mirror in line with it."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock order: the change, then its entitlement (the notification handler's order too).
+        recorded = finish_change(
+            change=change,
+            was=Outcome.IN_FLIGHT,
+            outcome=result.outcome,
+            detail=result.detail,
+            finished_at=now,
+            opf_answer=result,
+        )
+        if recorded:
+            _apply_to_mirror(change, result.outcome, now)
+    if not recorded:
+        # A notification (or a reconcile) got there first; never move it backwards.
+        change.refresh_from_db()
+        add_to_change_log_context(outcome=change.outcome)
+        log.info(
+            "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
+            change.correlation_id,
+            change.outcome,
+            result.http_status,
+            extra=log_fields(change),
+        )
+        return change
+    add_to_change_log_context(outcome=change.outcome)
+    log.log(
+        logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
+        "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
+        result.outcome.label,
+        change.correlation_id,
+        change.entitlement_opf_id,
+        result.http_status,
+        result.duration_ms,
+        extra=log_fields(change),
+    )
+    return change
+
+
+def _apply_to_mirror(change: ChangeAttempt, outcome: Outcome, now) -> None:
+    if outcome == Outcome.COMPLETED:
+        fields = {
+            "product_id": change.to_product_id,
+            "pending_product": None,
+            "pending_since": None,
+        }
+    elif outcome == Outcome.AWAITING_CONFIRMATION:
+        fields = {"pending_product_id": change.to_product_id, "pending_since": now}
+    elif outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):
+        fields = {"needs_review": True}
+    else:
+        return  # rejected or not sent: the mirror is as it was
+    update_mirror(entitlement_id=change.entitlement_id, now=now, **fields)
+
+
+def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttempt]:
+    """Turn changes left "in flight" by a dead process into "outcome unknown".
+
+    Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
+    """
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
+        "created_at"
+    )
+    result = _unknown_result(
+        "The portal stopped before OPF's answer was recorded; nothing was resent."
+    )
+    marked = []
+    for change in stale:
+        change = record_outcome(change=change, result=result)
+        if change.outcome == Outcome.OUTCOME_UNKNOWN:
+            marked.append(change)
+    return marked

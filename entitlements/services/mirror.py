@@ -1,0 +1,25 @@
+"""The ways the services change the mirror of an entitlement.
+
+Every change of what an agent decides on (product, pending change, status, review flag after a
+change) bumps the version, so a change form opened on an older version is stale
+(StaleEntitlement). Only flagging an entitlement for review on its own leaves the version alone.
+"""
+
+from datetime import datetime
+
+from django.db.models import F
+
+from ..models import Entitlement
+
+
+def update_mirror(*, entitlement_id: int, now: datetime, **fields) -> None:
+    """Set `fields` on the entitlement, bump its version and its updated_at in one statement."""
+    Entitlement.objects.filter(pk=entitlement_id).update(
+        **fields, version=F("version") + 1, updated_at=now
+    )
+
+
+def flag_for_review(*, entitlement_id: int, now: datetime) -> None:
+    """Flag the entitlement for a supervisor; what the agent sees of it is unchanged, so the
+    version stays (an open change form remains valid)."""
+    Entitlement.objects.filter(pk=entitlement_id).update(needs_review=True, updated_at=now)
