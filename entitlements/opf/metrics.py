@@ -19,12 +19,13 @@ CHANGE_PRODUCT_SECONDS = Histogram(
     "Time of a changeProduct call, token and quick retries included",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30),
 )
-# Each HTTP request sent: OPF's status, "no_answer" when none came. 401/403 are OPF refusing
-# the portal's token.
-CHANGE_PRODUCT_REQUESTS = Counter(
-    "careportal_opf_change_product_requests",
-    "changeProduct HTTP requests sent to OPF by the status OPF answered",
-    ["status"],
+# Each HTTP request sent (operation "changeProduct" or "entitlements read"): OPF's status,
+# "no_answer" when none came, "not_connected" when it never reached OPF. 401/403 are OPF
+# refusing the portal's token.
+OPF_REQUESTS = Counter(
+    "careportal_opf_requests",
+    "HTTP requests sent to OPF by operation and the status OPF answered",
+    ["operation", "status"],
 )
 TOKEN_REQUESTS = Counter(
     "careportal_opf_token_requests",

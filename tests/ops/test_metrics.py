@@ -96,8 +96,8 @@ def test_metrics_move_after_a_change_and_its_confirmation(
         value(during, calls, outcome="awaiting_confirmation")
         == value(before, calls, outcome="awaiting_confirmation") + 1
     )
-    sent = "careportal_opf_change_product_requests_total"
-    assert value(during, sent, status="202") == value(before, sent, status="202") + 1
+    sent, change = "careportal_opf_requests_total", {"operation": "changeProduct", "status": "202"}
+    assert value(during, sent, **change) == value(before, sent, **change) + 1
     tokens = "careportal_opf_token_requests_total"
     assert (
         value(during, tokens, grant="password", result="obtained")
@@ -279,7 +279,8 @@ def test_multiprocess_counts_of_two_processes_are_added_up(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
     samples = scrape(client)
     assert value(samples, "careportal_opf_change_product_calls_total", outcome="completed") == 2
-    assert value(samples, "careportal_opf_change_product_requests_total", status="200") == 2
+    sent = "careportal_opf_requests_total"
+    assert value(samples, sent, operation="changeProduct", status="200") == 2
     assert value(samples, "careportal_opf_change_product_duration_seconds_count") == 2
     assert len(sandbox.requests("change_product")) == 2
     # the database gauges come along in multiprocess mode too
