@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from entitlements.models import Entitlement, Product
 from entitlements.outcomes import Outcome
-from entitlements.services import change_product
+from tests.factories import change
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -49,22 +48,13 @@ def portal_log(request):
         lg.propagate = propagate
 
 
-def _change(entitlement_id, product_id, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
-
-
 @pytest.mark.django_db
 def test_change_lines_carry_the_change_and_no_secret_in_either_format(
     portal_log, sandbox, world, agent
 ):
     sandbox.inject("change_product", "reject_auth")  # a 401 first: token refreshed, resent
-    completed = _change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
-    awaiting = _change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)
+    completed = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
+    awaiting = change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)
     assert completed.outcome == Outcome.COMPLETED
     assert awaiting.outcome == Outcome.AWAITING_CONFIRMATION
     text = portal_log.getvalue()

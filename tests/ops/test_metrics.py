@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
-from entitlements.services import change_product
+from tests.factories import change
 from tests.notifications.conftest import SECRET, notification, signed_headers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -66,15 +66,6 @@ def test_metrics_needs_the_bearer_token(client, metrics_token):
 # --- the numbers move -----------------------------------------------------------------------
 
 
-def _change(entitlement_id: str, product_id: str, user):
-    return change_product(
-        entitlement=Entitlement.objects.get(opf_id=entitlement_id),
-        new_product=Product.objects.get(opf_id=product_id),
-        user=user,
-        reason_code="customer_upgrade",
-    )
-
-
 @pytest.mark.django_db
 def test_metrics_move_after_a_change_and_its_confirmation(
     client, metrics_token, sandbox, world, agent, settings, django_capture_on_commit_callbacks
@@ -85,7 +76,7 @@ def test_metrics_move_after_a_change_and_its_confirmation(
 
     # The test's transaction never commits: run what would happen on commit.
     with django_capture_on_commit_callbacks(execute=True):
-        attempt = _change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)  # the sandbox answers 202
+        attempt = change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)  # the sandbox answers 202
     assert attempt.outcome == Outcome.AWAITING_CONFIRMATION
     during = scrape(client)
     assert value(during, "careportal_changes_awaiting_confirmation") == 1
@@ -96,8 +87,8 @@ def test_metrics_move_after_a_change_and_its_confirmation(
         value(during, calls, outcome="awaiting_confirmation")
         == value(before, calls, outcome="awaiting_confirmation") + 1
     )
-    sent, change = "careportal_opf_requests_total", {"operation": "changeProduct", "status": "202"}
-    assert value(during, sent, **change) == value(before, sent, **change) + 1
+    sent, labels = "careportal_opf_requests_total", {"operation": "changeProduct", "status": "202"}
+    assert value(during, sent, **labels) == value(before, sent, **labels) + 1
     tokens = "careportal_opf_token_requests_total"
     assert (
         value(during, tokens, grant="password", result="obtained")
@@ -146,10 +137,10 @@ def test_token_refusals_and_unknown_outcomes_are_counted(
 ):
     before = scrape(client)
     sandbox.inject("token", "refuse_token", status=401)
-    refused = _change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
+    refused = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     assert refused.outcome == Outcome.NOT_SENT
     sandbox.inject("change_product", "hang", seconds=5, apply=True)
-    unknown = _change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
+    unknown = change("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", agent)
     assert unknown.outcome == Outcome.OUTCOME_UNKNOWN
     after = scrape(client)
     tokens = "careportal_opf_token_requests_total"
@@ -165,7 +156,7 @@ def test_token_refusals_and_unknown_outcomes_are_counted(
 
 @pytest.mark.django_db
 def test_overdue_changes_are_counted(client, metrics_token, sandbox, world, agent, settings):
-    attempt = _change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)
+    attempt = change("ENT-DSN-1", "DisneyPlus_EU_PREMIUM", agent)
     assert value(scrape(client), "careportal_changes_overdue") == 0
     assert attempt.outcome == Outcome.AWAITING_CONFIRMATION
     settings.CONFIRMATION_DEADLINE = 1  # seconds (audit times cannot be moved back)
@@ -177,7 +168,7 @@ def test_overdue_changes_are_counted(client, metrics_token, sandbox, world, agen
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db
-def test_the_gauges_read_no_finished_change(world, agent):
+def test_the_gauges_read_no_finishedchange(world, agent):
     """With many finished changes and a few open ones, PostgreSQL counts through an index."""
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's (SQLite is the demo database)")
