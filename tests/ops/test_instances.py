@@ -83,10 +83,13 @@ def _gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
         # gunicorn's control socket has one default path per user: two instances on one
         # machine would take it from each other.
         "--no-control-socket",
+        "--graceful-timeout", "5",
     ]  # fmt: skip
+    # Its own process group: the master and its workers are stopped together at the end.
     return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -112,7 +115,11 @@ def instances(shared_services, sandbox, world, tmp_path):
         for process in processes:
             process.send_signal(signal.SIGINT)  # quick shutdown; nothing is left in flight
         for process in processes:
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a worker stuck on a busy machine
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
