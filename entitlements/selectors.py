@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import ChangeAttempt, Entitlement, NotificationDelivery, Product
@@ -39,7 +39,7 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
 # --- Supervisors: changes that need a person (issue 5) ----------------------------------------
 
 
-def _confirmation_cutoff(now: datetime | None) -> datetime:
+def confirmation_cutoff(now: datetime | None) -> datetime:
     deadline = settings.CONFIRMATION_DEADLINE  # seconds; a timedelta is understood too
     if not isinstance(deadline, timedelta):
         deadline = timedelta(seconds=deadline)
@@ -51,7 +51,7 @@ def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
     made, newest first (matrix row R3)."""
     return (
         ChangeAttempt.objects.filter(
-            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now)
+            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=confirmation_cutoff(now)
         )
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")
@@ -70,16 +70,3 @@ def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
 def notifications_for_review() -> QuerySet[NotificationDelivery]:
     """OPF notifications the portal could not apply (unknown entitlement, no matching change)."""
     return NotificationDelivery.objects.filter(needs_review=True).order_by("-received_at", "-id")
-
-
-def open_change_counts(now: datetime | None = None) -> dict[str, int]:
-    """How many changes are in flight, awaiting confirmation (of which overdue), of unknown
-    outcome: one COUNT over the open changes only (the partial index of open changes,
-    one_open_change_per_entitlement, on PostgreSQL; the finished millions are never read)."""
-    awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
-    return ChangeAttempt.objects.filter(outcome__in=sorted(BLOCKING)).aggregate(
-        in_flight=Count("pk", filter=Q(outcome=Outcome.IN_FLIGHT)),
-        awaiting_confirmation=Count("pk", filter=awaiting),
-        overdue=Count("pk", filter=awaiting & Q(created_at__lt=_confirmation_cutoff(now))),
-        outcome_unknown=Count("pk", filter=Q(outcome=Outcome.OUTCOME_UNKNOWN)),
-    )

@@ -13,7 +13,7 @@ from django.db import DatabaseError
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from entitlements.selectors import open_change_counts
+from entitlements.dashboard import open_counts
 
 log = logging.getLogger("careportal.metrics")
 
@@ -21,14 +21,14 @@ Source = Callable[[], Iterable[GaugeMetricFamily]]
 
 
 def change_gauges() -> Iterable[GaugeMetricFamily]:
-    counts = open_change_counts()
-    in_flight, awaiting = counts["in_flight"], counts["awaiting_confirmation"]
+    counts = open_counts()  # the dashboard's figures, read the same way
+    in_flight, awaiting = counts["in_flight"], counts["awaiting"]
     described = [
         ("open", "Changes in flight or awaiting the provider's confirmation", in_flight + awaiting),
         ("in_flight", "Changes sent to OPF whose answer is not recorded yet", in_flight),
         ("awaiting_confirmation", "Changes OPF answered 202 to, not yet confirmed", awaiting),
         ("overdue", "Changes awaiting confirmation past CONFIRMATION_DEADLINE", counts["overdue"]),
-        ("outcome_unknown", "Changes of unknown outcome", counts["outcome_unknown"]),
+        ("outcome_unknown", "Changes of unknown outcome", counts["unknown"]),
     ]
     for name, documentation, value in described:
         yield GaugeMetricFamily(f"careportal_changes_{name}", documentation, value=value)

@@ -172,7 +172,7 @@ def test_the_gauges_read_no_finishedchange(world, agent):
     """With many finished changes and a few open ones, PostgreSQL counts through an index."""
     if connection.vendor != "postgresql":
         pytest.skip("the plan is PostgreSQL's (SQLite is the demo database)")
-    from entitlements.selectors import open_change_counts
+    from entitlements.dashboard import open_counts
 
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     basic, premium = (
@@ -200,17 +200,17 @@ def test_the_gauges_read_no_finishedchange(world, agent):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan" not in plan, plan
     assert "Index" in plan, plan
-    assert open_change_counts()["in_flight"] == 0
+    assert open_counts()["in_flight"] == 0
 
 
 def _open_counts_sql():
-    """The SQL open_change_counts runs, as Django sends it."""
+    """The SQL of the gauges (the dashboard's open_counts), as Django sends it."""
     from django.test.utils import CaptureQueriesContext
 
-    from entitlements.selectors import open_change_counts
+    from entitlements.dashboard import open_counts
 
     with CaptureQueriesContext(connection) as captured:
-        open_change_counts()
+        open_counts()
     assert len(captured.captured_queries) == 1
     return captured.captured_queries[0]["sql"]
 
