@@ -54,3 +54,21 @@ def test_the_locks_pin_what_pyproject_pins():
         assert runtime.get(_name(requirement)) == requirement.split("==", 1)[1], requirement
     for requirement in project["optional-dependencies"]["dev"]:
         assert dev.get(_name(requirement)) == requirement.split("==", 1)[1], requirement
+
+
+def test_the_runtime_lock_holds_what_its_packages_need():
+    """Each runtime package's own requirements (as installed here) are in the runtime lock."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    runtime = _pins(ROOT / "requirements.lock")
+    missing = set()
+    for name in runtime:
+        for text in distribution(name).requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            if _name(requirement.name) not in runtime:
+                missing.add(f"{name} needs {requirement.name}")
+    assert not missing, sorted(missing)
