@@ -22,8 +22,9 @@ import requests
 from django.db import connection
 from django.test import Client
 
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement
 from entitlements.outcomes import Outcome
+from tests.admin.conftest import change_form_data
 from tests.notifications.conftest import SECRET, notification, signed_headers
 from tests.ops.conftest import REDIS_URL, closed_port
 
@@ -169,11 +170,7 @@ class Agent:
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         form = {
             "csrfmiddlewaretoken": csrf,
-            "new_product": str(Product.objects.get(opf_id=product_id).pk),
-            "reason": "customer_upgrade",
-            "comment": "two instances",
-            "version": str(entitlement.version),
-            "step": "review",
+            **change_form_data(entitlement_id, product_id, comment="two instances"),
         }
         confirmation = self.request("POST", path, data=form)
         assert confirmation.status_code == 200, confirmation.status_code
