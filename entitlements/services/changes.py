@@ -7,12 +7,13 @@ outside any transaction or row lock, and updates the mirror from the outcome.
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from careportal.logs import add_to_change_log_context, change_log_context
 
 from .. import messages, rules
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
@@ -118,9 +119,11 @@ def _record_intent(
     bulk_job=None,
 ) -> ChangeAttempt:
     try:
-        with transaction.atomic():
+        with sealed_transaction():
             current = (
-                Entitlement.objects.select_for_update()
+                # Only the entitlement's row: locking its product too would queue every change
+                # of that product behind this one (and deadlock with a sealer's key check).
+                Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
             )
@@ -150,7 +153,7 @@ def _record_intent(
 def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
     """Store OPF's answer on the change and bring the mirror in line with it."""
     now = timezone.now()
-    with transaction.atomic():
+    with sealed_transaction():
         # Lock order: the change, then its entitlement (the notification handler's order too).
         recorded = finish_change(
             change=change,
@@ -210,8 +213,10 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
-        "created_at"
+    stale = (
+        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
+        .select_related("from_product", "to_product")  # sealed with the record
+        .order_by("created_at")
     )
     result = _unknown_result(
         "The portal stopped before OPF's answer was recorded; nothing was resent."
