@@ -11,10 +11,12 @@ Both keep the supervisors' dashboard figures (change_stats.py) in the same trans
 
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from ..audit_chain import seal
 from ..change_stats import count_finish
+from ..metrics import CHANGES_FINISHED
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
 from ..outcomes import Outcome
@@ -131,4 +133,16 @@ def finish_change(
         change.take_stored_values(fields)
         seal(kind="change.finished", subject=change)
         count_finish(change, was=was)  # the dashboard's figures, in the same transaction
+        # Counted once the outcome is committed (a rolled-back one never happened).
+        transaction.on_commit(CHANGES_FINISHED.labels(outcome.value).inc)
     return bool(finished)
+
+
+def log_fields(change: ChangeAttempt) -> dict[str, str]:
+    """What a log line about `change` carries as fields (JSON logs, careportal.logs)."""
+    return {
+        "correlation_id": change.correlation_id,
+        "user": change.actor_username,
+        "entitlement": change.entitlement_opf_id,
+        "outcome": "" if change.outcome == Outcome.IN_FLIGHT else change.outcome,
+    }

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..notifications.payload import EventType, Notification
 from ..outcomes import BLOCKING, Outcome
-from .audit import finish_change, record_change, utc_text
+from .audit import finish_change, log_fields, record_change, utc_text
 from .mirror import flag_for_review, update_mirror
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def apply_notification(
         notification.entitlement_id,
         effect.change.correlation_id if effect.change else notification.correlation_id,
         effect.detail,
+        extra=log_fields(effect.change) if effect.change else {},
     )
     return AppliedNotification(effect.result, effect.detail, delivery.pk)
 
