@@ -69,8 +69,9 @@ class Entitlement(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # OPF notifications (issue 5): when OPF says the product / the status last changed, i.e.
-    # the occurredAt of the newest notification applied. An older one arriving late is ignored.
+    # When OPF says the product / the status last changed: the occurredAt of the newest
+    # notification applied, or for the product the time OPF answered a change the portal
+    # completed. A notification older than that is ignored (stale), whenever it arrives.
     product_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
 

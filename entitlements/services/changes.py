@@ -184,6 +184,8 @@ def _apply_to_mirror(change: ChangeAttempt, outcome: Outcome, now) -> None:
             "product_id": change.to_product_id,
             "pending_product": None,
             "pending_since": None,
+            # The newest fact about the product: OPF made the change when it answered.
+            "product_reported_at": now,
         }
     elif outcome == Outcome.AWAITING_CONFIRMATION:
         fields = {"pending_product_id": change.to_product_id, "pending_since": now}

@@ -1,0 +1,48 @@
+"""Issue 9 (integrity): the product's newest fact includes the portal's own completed changes.
+
+Notifications are ordered by what OPF says happened: `Entitlement.product_reported_at` now also
+holds the time OPF answered a change the portal completed (before, each notification looked the
+completed changes up, by their finished_at). Entitlements changed before this migration get it
+from their newest completed portal change.
+"""
+
+from django.db import migrations
+from django.db.models import Max, OuterRef, Subquery
+from django.db.models.functions import Greatest
+
+# Frozen: entitlements.models.ChangeOrigin.PORTAL and Outcome.COMPLETED as written.
+PORTAL = "portal"
+COMPLETED = "completed"
+
+
+def backfill_product_reported_at(apps, schema_editor):
+    Entitlement = apps.get_model("entitlements", "Entitlement")
+    ChangeAttempt = apps.get_model("entitlements", "ChangeAttempt")
+    newest_completed = Subquery(
+        ChangeAttempt.objects.filter(
+            entitlement=OuterRef("pk"), origin=PORTAL, outcome=COMPLETED
+        )
+        .order_by()
+        .values("entitlement")
+        .annotate(newest=Max("finished_at"))
+        .values("newest")[:1]
+    )
+    completed = Entitlement.objects.filter(
+        pk__in=ChangeAttempt.objects.filter(origin=PORTAL, outcome=COMPLETED).values(
+            "entitlement"
+        )
+    )
+    completed.filter(product_reported_at__isnull=True).update(
+        product_reported_at=newest_completed
+    )
+    completed.filter(product_reported_at__isnull=False).update(
+        product_reported_at=Greatest("product_reported_at", newest_completed)
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("entitlements", "0005_notifications")]
+
+    operations = [
+        migrations.RunPython(backfill_product_reported_at, migrations.RunPython.noop),
+    ]
