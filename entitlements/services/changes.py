@@ -112,8 +112,11 @@ def _record_intent(
 ) -> ChangeAttempt:
     try:
         with transaction.atomic():
+            # Only the entitlement row: locking its product too (select_related without `of`)
+            # made crossing changes (A Standard->Premium, B Premium->Standard) deadlock with
+            # the foreign-key checks of the audit inserts, which key-share lock both products.
             current = (
-                Entitlement.objects.select_for_update()
+                Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
             )

@@ -150,7 +150,7 @@ def _lock_for_notification(notification: Notification) -> Entitlement | None:
         return None
     # The only change a confirmation or decline can still move (at most one is open).
     list(
-        ChangeAttempt.objects.select_for_update()
+        ChangeAttempt.objects.select_for_update(of=("self",))
         .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
         .values_list("pk", flat=True)
     )
