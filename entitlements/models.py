@@ -145,7 +145,10 @@ class ChangeAttempt(models.Model):
         default=Outcome.IN_FLIGHT.value,
     )
     http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
-    response_body = models.TextField("OPF response", blank=True)  # bounded by the client
+    # OPF's answer as text (bounded by the client; bad UTF-8, NUL and lone surrogates shown as
+    # U+FFFD, since a PostgreSQL text column refuses NUL) and its exact bytes, whatever they are.
+    response_body = models.TextField("OPF response", blank=True)
+    response_bytes = models.BinaryField("OPF response (exact bytes)", blank=True, default=b"")
     opf_message = models.TextField("OPF message", blank=True)
     # What happened, in plain words, when OPF gave no message (e.g. "token endpoint unreachable").
     detail = models.TextField(blank=True)

@@ -1,4 +1,7 @@
-"""Issue 9 (integrity): the product's newest fact includes the portal's own completed changes.
+"""Issue 9 (integrity): facts ordered by occurredAt; OPF's answers kept whatever bytes they hold.
+
+- `ChangeAttempt.response_bytes`: the exact bytes of OPF's answer (NUL, invalid UTF-8), beside
+  its text rendering in `response_body` (which a PostgreSQL text column can hold).
 
 Notifications are ordered by what OPF says happened: `Entitlement.product_reported_at` now also
 holds the time OPF answered a change the portal completed (before, each notification looked the
@@ -6,7 +9,7 @@ completed changes up, by their finished_at). Entitlements changed before this mi
 from their newest completed portal change.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 from django.db.models import Max, OuterRef, Subquery
 from django.db.models.functions import Greatest
 
@@ -45,4 +48,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(backfill_product_reported_at, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="changeattempt",
+            name="response_bytes",
+            field=models.BinaryField(
+                blank=True, default=b"", verbose_name="OPF response (exact bytes)"
+            ),
+        ),
     ]

@@ -29,7 +29,12 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
-from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, HttpAttempt
+from entitlements.opf.results import (
+    MAX_BODY_BYTES,
+    MAX_BODY_CHARS,
+    ChangeProductResult,
+    HttpAttempt,
+)
 from entitlements.opf.tokens import TokenCache, TokenProvider
 from entitlements.opf.transport import (
     BearerAuth,
@@ -64,6 +69,7 @@ class _Reply:
     body: str
     duration_ms: float
     failure: Failure | None  # set when the exchange broke (before or after the status line)
+    raw: bytes = b""  # the body's bytes as they came, bounded to MAX_BODY_BYTES
 
 
 class OpfClient:
@@ -157,7 +163,13 @@ class OpfClient:
         # A body echoing our token must not carry it into audit rows or logs.
         if token in body:
             body = body.replace(token, "[token]")
-        return _Reply(response.status_code, body[:MAX_BODY_CHARS], elapsed(), None)
+            raw = raw.replace(token.encode(), b"[token]")
+            if token in decode_body(raw, response):
+                # Echoed in a charset that is not ASCII-compatible: keep only the text.
+                raw = body.encode("utf-8", "replace")
+        return _Reply(
+            response.status_code, body[:MAX_BODY_CHARS], elapsed(), None, raw[:MAX_BODY_BYTES]
+        )
 
 
 def _failure(exc: BaseException, *, after_status: bool = False) -> Failure:
@@ -307,6 +319,7 @@ class _Change:
             correlation_id=self._correlation_id,
             http_status=reply.status if reply else None,
             response_body=reply.body if reply else "",
+            response_bytes=reply.raw if reply else b"",
             opf_message=message,
             attempts=tuple(self._attempts),
             duration_ms=round((time.monotonic() - self._started) * 1000, 1),

@@ -4,14 +4,16 @@
 outside any transaction or row lock, and updates the mirror from the outcome.
 """
 
+import dataclasses
 import logging
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import messages, rules
-from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
+from ..exceptions import ChangeInProgress, ChangeRefused, OutcomeNotRecorded, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
 from ..opf.client import validate_identifier
@@ -22,6 +24,11 @@ from .mirror import update_mirror
 from .opf_client import get_opf_client
 
 log = logging.getLogger(__name__)
+
+# Seconds to wait before each further try to record "outcome unknown" when recording OPF's
+# answer failed (the first try is at once, on a fresh connection): a database restart is over
+# in about this long; an agent is not kept waiting much longer.
+FINISH_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
 def _valid_reason(reason_code: str) -> bool:
@@ -53,8 +60,9 @@ def change_product(
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
 
-    Raises ChangeRefused (with a message for the agent) when nothing was sent.
-    `expected_version` is the entitlement version the agent's form was opened on.
+    Raises ChangeRefused (with a message for the agent) when nothing was sent, and
+    OutcomeNotRecorded when the change may have reached OPF but the database took no record of
+    it. `expected_version` is the entitlement version the agent's form was opened on.
     """
     if not _valid_reason(reason_code):
         raise ChangeRefused(messages.REASON_REQUIRED)
@@ -98,7 +106,52 @@ def change_product(
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
         )
-    return record_outcome(change=change, result=result)
+    try:
+        return record_outcome(change=change, result=result)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
+        log.exception(
+            "change_product answer not recorded correlation_id=%s http_status=%s",
+            change.correlation_id,
+            result.http_status,
+            extra={"correlation_id": change.correlation_id},
+        )
+        return _record_unknown(change, result, exc)
+
+
+def _record_unknown(change: ChangeAttempt, result: ChangeProductResult, failure: Exception):
+    """Recording OPF's answer failed: record "outcome unknown" instead, as soon as the database
+    allows (a few tries on a fresh connection), or raise OutcomeNotRecorded."""
+    answered = f"OPF answered {result.http_status}" if result.http_status else "OPF's answer"
+    unknown = dataclasses.replace(
+        _unknown_result(
+            f"{answered}, but the portal could not record it ({type(failure).__name__}); "
+            "the outcome is unknown and nothing was resent.",
+            change.correlation_id,
+        ),
+        http_status=result.http_status,
+        attempts=result.attempts,
+        duration_ms=result.duration_ms,
+    )
+    for delay in (0, *FINISH_RETRY_DELAYS):
+        time.sleep(delay)
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:
+            connection.close()  # a broken connection is not reused; the next query reconnects
+        try:
+            return record_outcome(change=change, result=unknown)
+        except Exception as exc:  # noqa: BLE001 - tried again, then left to reconcile
+            log.warning(
+                "change_product outcome unknown not recorded yet correlation_id=%s: %s",
+                change.correlation_id,
+                type(exc).__name__,
+                extra={"correlation_id": change.correlation_id},
+            )
+    log.error(
+        "change_product left in flight for reconcile_changes correlation_id=%s",
+        change.correlation_id,
+        extra={"correlation_id": change.correlation_id},
+    )
+    raise OutcomeNotRecorded(messages.OUTCOME_NOT_RECORDED) from failure
 
 
 def _record_intent(
