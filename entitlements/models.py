@@ -156,6 +156,15 @@ class ChangeAttempt(models.Model):
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The bulk change (issue 12) this attempt was part of; None for an agent's own change.
+    bulk_job = models.ForeignKey(
+        "entitlements.BulkJob",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # served by change_bulk_job_entitlement
+    )
 
     objects = AuditQuerySet.as_manager()
 
@@ -182,6 +191,11 @@ class ChangeAttempt(models.Model):
             models.Index(fields=["outcome", "-created_at"], name="change_outcome_time"),
             models.Index(fields=["actor_username", "-created_at"], name="change_actor_time"),
             models.Index(fields=["provider_id", "-created_at"], name="change_provider_time"),
+            models.Index(
+                fields=["bulk_job", "entitlement"],
+                name="change_bulk_job_entitlement",
+                condition=Q(bulk_job__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -306,3 +320,21 @@ class NotificationDelivery(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Notification deliveries are never deleted.")
+
+
+# Bulk tier migration (issue 12): its models live with its code; imported here to be registered.
+from .bulk.models import BulkJob, BulkJobEvent, BulkJobItem, RequestSlot  # noqa: E402
+
+__all__ = [
+    "BulkJob",
+    "BulkJobEvent",
+    "BulkJobItem",
+    "ChangeAttempt",
+    "ChangeOrigin",
+    "DeliveryResult",
+    "Entitlement",
+    "EntitlementStatus",
+    "NotificationDelivery",
+    "Product",
+    "RequestSlot",
+]

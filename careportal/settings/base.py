@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "entitlements",
+    # Background work (bulk changes): the django.tasks backport and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "mozilla_django_oidc",
     "careportal.sso",
 ]

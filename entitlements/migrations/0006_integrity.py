@@ -44,7 +44,7 @@ def backfill_product_reported_at(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("entitlements", "0005_notifications")]
+    dependencies = [("entitlements", "0009_bulk_jobs")]
 
     operations = [
         migrations.RunPython(backfill_product_reported_at, migrations.RunPython.noop),

@@ -51,6 +51,7 @@ def record_change(
     outcome: Outcome = Outcome.IN_FLIGHT,
     detail: str = "",
     finished_at: datetime | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Create the audit record of one change of `entitlement` from its current product.
 
@@ -60,7 +61,8 @@ def record_change(
     A portal change is created "in flight" before OPF is called and finished by `finish_change`.
     A change that already happened elsewhere (reported by OPF) is created finished: pass its
     `outcome` and `finished_at`. A second open change of the same entitlement raises
-    IntegrityError (the database's one-open-change constraint).
+    IntegrityError (the database's one-open-change constraint). `bulk_job` is the BulkJob the
+    change is part of (entitlements/bulk), None for any other change.
     """
     if (outcome == Outcome.IN_FLIGHT) != (finished_at is None):
         raise ValueError("A change is created in flight, or finished with its finished_at.")
@@ -82,6 +84,7 @@ def record_change(
         outcome=outcome,
         detail=detail,
         finished_at=finished_at,
+        bulk_job=bulk_job,
     )
 
 

@@ -23,6 +23,7 @@ def get_opf_client() -> OpfClient:
             username=settings.OPF_USERNAME,
             password=settings.OPF_PASSWORD,
             tenant_id=settings.OPF_TENANT_ID,
+            entitlements_path=settings.OPF_ENTITLEMENTS_PATH,
             connect_timeout=settings.OPF_CONNECT_TIMEOUT,
             read_timeout=settings.OPF_READ_TIMEOUT,
         ),
