@@ -4,12 +4,14 @@ Every service that records a change (the change flow, provider-side changes and 
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
 `finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
 one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from ..change_stats import count_finish
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
 from ..outcomes import Outcome
@@ -71,7 +73,7 @@ def record_change(
         if user is not None
         else {"actor_username": actor_username, "actor_name": actor_name}
     )
-    return ChangeAttempt.objects.create(
+    change = ChangeAttempt.objects.create(
         correlation_id=new_correlation_id(),
         origin=origin,
         user=user,
@@ -86,6 +88,9 @@ def record_change(
         finished_at=finished_at,
         bulk_job=bulk_job,
     )
+    if outcome != Outcome.IN_FLIGHT:
+        count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
+    return change
 
 
 def finish_change(
@@ -130,4 +135,5 @@ def finish_change(
     finished = ChangeAttempt.objects.filter(pk=change.pk, outcome=was).update(**fields)
     if finished:
         change.take_stored_values(fields)
+        count_finish(change, was=was)  # the dashboard's figures, in the same transaction
     return bool(finished)
