@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("entitlements", "0009_bulk_jobs")]
+BEFORE = [("entitlements", "0010_daily_change_stats")]
 AFTER = [("entitlements", "0006_integrity")]
 
 
