@@ -92,8 +92,23 @@ def change_product(
         change.actor_username,
         extra={"correlation_id": change.correlation_id},
     )
+    result = _ask_opf(change, new_product)
     try:
-        result = get_opf_client().change_product(
+        return record_outcome(change=change, result=result)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
+        log.exception(
+            "change_product answer not recorded correlation_id=%s http_status=%s",
+            change.correlation_id,
+            result.http_status,
+            extra={"correlation_id": change.correlation_id},
+        )
+        return _record_unknown(change, result, exc)
+
+
+def _ask_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
+    """OPF's answer to the recorded change, outside any transaction or lock."""
+    try:
+        return get_opf_client().change_product(
             entitlement_id=change.entitlement_opf_id,
             product_id=new_product.opf_id,
             correlation_id=change.correlation_id,
@@ -105,20 +120,10 @@ def change_product(
             change.correlation_id,
             extra={"correlation_id": change.correlation_id},
         )
-        result = _unknown_result(
+        return _unknown_result(
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
         )
-    try:
-        return record_outcome(change=change, result=result)
-    except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
-        log.exception(
-            "change_product answer not recorded correlation_id=%s http_status=%s",
-            change.correlation_id,
-            result.http_status,
-            extra={"correlation_id": change.correlation_id},
-        )
-        return _record_unknown(change, result, exc)
 
 
 def _record_unknown(change: ChangeAttempt, result: ChangeProductResult, failure: Exception):
