@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("entitlements", "0010_daily_change_stats")]
+BEFORE = [("entitlements", "0008_audit_seals")]
 AFTER = [("entitlements", "0006_integrity")]
 
 

@@ -44,7 +44,7 @@ def backfill_product_reported_at(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("entitlements", "0010_daily_change_stats")]
+    dependencies = [("entitlements", "0008_audit_seals")]
 
     operations = [
         migrations.RunPython(backfill_product_reported_at, migrations.RunPython.noop),

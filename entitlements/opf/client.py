@@ -29,6 +29,7 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
+from entitlements.opf.metrics import CHANGE_PRODUCT_CALLS, CHANGE_PRODUCT_SECONDS
 from entitlements.opf.results import (
     MAX_BODY_BYTES,
     MAX_BODY_CHARS,
@@ -242,6 +243,8 @@ def _change_result(exchange: Exchange) -> ChangeProductResult:
         credentials_refused=exchange.end is End.CREDENTIALS_REFUSED,
         detail=detail,
     )
+    CHANGE_PRODUCT_CALLS.labels(outcome.value).inc()
+    CHANGE_PRODUCT_SECONDS.observe(result.duration_ms / 1000)
     _log_change(result)
     return result
 

@@ -12,14 +12,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from careportal.logs import add_to_change_log_context, change_log_context
+
 from .. import messages, rules
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeInProgress, ChangeRefused, OutcomeNotRecorded, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
 from ..opf.client import validate_identifier
 from ..outcomes import Outcome
 from ..selectors import open_change
-from .audit import finish_change, record_change
+from .audit import finish_change, log_fields, record_change
 from .mirror import update_mirror
 from .opf_client import get_opf_client
 
@@ -83,30 +86,30 @@ def change_product(
         expected_version=expected_version,
         bulk_job=bulk_job,
     )
-    log.info(
-        "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
-        change.correlation_id,
-        change.entitlement_opf_id,
-        change.from_product.opf_id,
-        new_product.opf_id,
-        change.actor_username,
-        extra={"correlation_id": change.correlation_id},
-    )
-    result = _ask_opf(change, new_product)
-    try:
-        return record_outcome(change=change, result=result)
-    except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
-        log.exception(
-            "change_product answer not recorded correlation_id=%s http_status=%s",
+    # Every line logged until the outcome is recorded is about this change (JSON logs), the
+    # OPF client's and the token provider's too.
+    with change_log_context(**log_fields(change)):
+        log.info(
+            "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
             change.correlation_id,
-            result.http_status,
-            extra={"correlation_id": change.correlation_id},
+            change.entitlement_opf_id,
+            change.from_product.opf_id,
+            new_product.opf_id,
+            change.actor_username,
         )
-        return _record_unknown(change, result, exc)
+        result = _call_opf(change, new_product)
+        try:
+            return record_outcome(change=change, result=result)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
+            log.exception(
+                "change_product answer not recorded correlation_id=%s http_status=%s",
+                change.correlation_id,
+                result.http_status,
+            )
+            return _record_unknown(change, result, exc)
 
 
-def _ask_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
-    """OPF's answer to the recorded change, outside any transaction or lock."""
+def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
     try:
         return get_opf_client().change_product(
             entitlement_id=change.entitlement_opf_id,
@@ -115,11 +118,7 @@ def _ask_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult
         )
     except Exception:
         # A bug of ours mid-call: we cannot tell whether OPF got the request.
-        log.exception(
-            "change_product crashed correlation_id=%s",
-            change.correlation_id,
-            extra={"correlation_id": change.correlation_id},
-        )
+        log.exception("change_product crashed correlation_id=%s", change.correlation_id)
         return _unknown_result(
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
@@ -152,12 +151,10 @@ def _record_unknown(change: ChangeAttempt, result: ChangeProductResult, failure:
                 "change_product outcome unknown not recorded yet correlation_id=%s: %s",
                 change.correlation_id,
                 type(exc).__name__,
-                extra={"correlation_id": change.correlation_id},
             )
     log.error(
         "change_product left in flight for reconcile_changes correlation_id=%s",
         change.correlation_id,
-        extra={"correlation_id": change.correlation_id},
     )
     raise OutcomeNotRecorded(messages.OUTCOME_NOT_RECORDED) from failure
 
@@ -173,11 +170,10 @@ def _record_intent(
     bulk_job=None,
 ) -> ChangeAttempt:
     try:
-        with transaction.atomic():
-            # Only the entitlement row: locking its product too (select_related without `of`)
-            # made crossing changes (A Standard->Premium, B Premium->Standard) deadlock with
-            # the foreign-key checks of the audit inserts, which key-share lock both products.
+        with sealed_transaction():
             current = (
+                # Only the entitlement's row: locking its product too would queue every change
+                # of that product behind this one (and deadlock with a sealer's key check).
                 Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
@@ -208,7 +204,7 @@ def _record_intent(
 def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
     """Store OPF's answer on the change and bring the mirror in line with it."""
     now = timezone.now()
-    with transaction.atomic():
+    with sealed_transaction():
         # Lock order: the change, then its entitlement (the notification handler's order too).
         recorded = finish_change(
             change=change,
@@ -223,14 +219,16 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         change.refresh_from_db()
+        add_to_change_log_context(outcome=change.outcome)
         log.info(
             "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
             change.correlation_id,
             change.outcome,
             result.http_status,
-            extra={"correlation_id": change.correlation_id},
+            extra=log_fields(change),
         )
         return change
+    add_to_change_log_context(outcome=change.outcome)
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -239,7 +237,7 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
         change.entitlement_opf_id,
         result.http_status,
         result.duration_ms,
-        extra={"correlation_id": change.correlation_id},
+        extra=log_fields(change),
     )
     return change
 
@@ -268,8 +266,10 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
-        "created_at"
+    stale = (
+        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
+        .select_related("from_product", "to_product")  # sealed with the record
+        .order_by("created_at")
     )
     result = _unknown_result(
         "The portal stopped before OPF's answer was recorded; nothing was resent."

@@ -2,14 +2,14 @@
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from .. import messages
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeRefused
 from ..models import ChangeAttempt
 from ..outcomes import Outcome
-from .audit import finish_change, utc_text
+from .audit import finish_change, log_fields, utc_text
 from .mirror import update_mirror
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def settle_unknown_change(
         f"Settled by supervisor {user.get_username()} at {utc_text(now)}: OPF shows the change "
         f"{found}. Note: {note}"
     )
-    with transaction.atomic():
+    with sealed_transaction():
         # The same order and the same "still open?" check as record_outcome.
         settled = finish_change(
             change=change,
@@ -57,6 +57,6 @@ def settle_unknown_change(
         change.correlation_id,
         decision.label,
         user.get_username(),
-        extra={"correlation_id": change.correlation_id},
+        extra={**log_fields(change), "user": user.get_username()},
     )
     return change
