@@ -27,6 +27,15 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def storable_text(text: str) -> str:
+    """`text` as any database stores and gives back: NUL (which a PostgreSQL text column
+    refuses) and lone surrogates (no UTF-8 at all) become U+FFFD. The exact bytes of an OPF
+    answer are kept apart, in `response_bytes`."""
+    if text.isprintable():  # the fast path: printable text has neither
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def _actor(user) -> dict[str, str]:
     identity = getattr(user, "sso_identity", None)
     return {
@@ -105,19 +114,20 @@ def finish_change(
     answer arriving after a notification, a reconcile or a supervisor settled the change
     changes nothing (False), so a record never moves backwards. `detail` replaces the record's
     plain-words detail (callers appending keep the old one in it); `opf_answer` stores what OPF
-    said (status, body, message, each HTTP request, duration). On success `change` holds the
-    stored values too.
+    said (status, body as text and as exact bytes, message, each HTTP request, duration); text
+    goes through `storable_text`. On success `change` holds the stored values too.
     """
     fields = {
         "outcome": outcome.value,
         "finished_at": finished_at or timezone.now(),
-        "detail": detail,
+        "detail": storable_text(detail),
     }
     if opf_answer is not None:
         fields.update(
             http_status=opf_answer.http_status,
-            response_body=opf_answer.response_body,
-            opf_message=opf_answer.opf_message,
+            response_body=storable_text(opf_answer.response_body),
+            response_bytes=opf_answer.response_bytes,
+            opf_message=storable_text(opf_answer.opf_message),
             http_attempts=[
                 {
                     "http_status": a.http_status,
