@@ -12,8 +12,8 @@ from django.db import connection
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
-from tests.conftest import ENTITLEMENTS
 from tests.factories import change
+from tests.fixtures.sandbox import ENTITLEMENTS
 
 PAIRS = 40
 STANDARD, PREMIUM = "Netflix_EU_B_BUNDLE_STANDARD", "Netflix_EU_B_BUNDLE_PREMIUM"
