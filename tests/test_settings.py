@@ -75,6 +75,12 @@ def test_a_malformed_reason_list_is_refused_at_start():
     assert result.returncode != 0 and "CHANGE_REASONS" in result.stderr
 
 
+@pytest.mark.parametrize("path", ["crm-gateway/entitlements", "/entitlements?limit=5"])
+def test_a_malformed_entitlements_path_is_refused_at_start(path):
+    result = manage("check", **{**PRODUCTION, "OPF_ENTITLEMENTS_PATH": path})
+    assert result.returncode != 0 and "OPF_ENTITLEMENTS_PATH" in result.stderr
+
+
 def test_the_test_settings_run_on_the_demo_defaults_unless_told_otherwise():
     show = "from django.conf import settings as s; print(s.DEBUG, s.OPF_BASE_URL)"
     env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION, "CACHE_URL"}}

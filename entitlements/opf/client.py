@@ -1,27 +1,27 @@
-"""The one place that builds OPF changeProduct requests.
+"""The one place that builds OPF requests: changeProduct and the entitlements read.
 
 `OpfClient.change_product` never raises for anything OPF (or the network) does: every answer,
-timeout and refusal comes back as a `ChangeProductResult`. Only `InvalidIdentifier` is raised,
-before any request, for values that must not reach a URL.
+timeout and refusal comes back as a `ChangeProductResult`. `OpfClient.read_entitlements` returns
+one page or raises a `ReadFailed` (OPF unreachable, credentials refused, unexpected answer); it
+never sends a changeProduct. Only `InvalidIdentifier` (and ValueError for a bad page) is raised
+before any request, for values that must not reach a URL. Both calls go through exchange.py.
 """
 
-import http.client
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from http import HTTPStatus
 
 import requests
-import urllib3
 
-from entitlements.opf.answers import (
-    CREDENTIALS_REFUSED,
-    opf_message,
-    outcome_for_status,
-    status_note,
-)
+from entitlements.opf import entitlement_reads
+from entitlements.opf.answers import opf_message, outcome_for_status, status_note
 from entitlements.opf.config import OpfConfig
-from entitlements.opf.errors import TokenUnavailable
+from entitlements.opf.errors import (
+    CredentialsRefused,
+    OpfUnreachable,
+    ReadFailed,
+    UnexpectedAnswer,
+)
+from entitlements.opf.exchange import Caller, End, Exchange, Request, log
 from entitlements.opf.identifiers import (
     path_segment,
     validate_correlation_id,
@@ -29,45 +29,40 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
-from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, HttpAttempt
+from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, EntitlementPage
 from entitlements.opf.tokens import TokenCache, TokenProvider
-from entitlements.opf.transport import (
-    BearerAuth,
-    Failure,
-    build_session,
-    classify_failure,
-    decode_body,
-    read_bounded,
-)
+from entitlements.opf.transport import build_session
 from entitlements.outcomes import Outcome
-
-logger = logging.getLogger(__name__)
 
 # The service layer checks ids before recording an attempt, with the same rule the client applies.
 __all__ = ["OpfClient", "validate_identifier"]
 
 CHANGE_PRODUCT_PATH = "/tpes/v1/operator/entitlements/{entitlement}/actions/changeProduct"
-# Pauses before quick retries of a request that never reached OPF; the last one repeats.
-CONNECT_BACKOFF = (0.1, 0.3)
-# Network-level errors: anything else escaping from requests is a bug and should be seen as one.
-_NETWORK_ERRORS = (
-    requests.RequestException,
-    OSError,
-    http.client.HTTPException,
-    urllib3.exceptions.HTTPError,
-)
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int | None  # None when no status line arrived
-    body: str
-    duration_ms: float
-    failure: Failure | None  # set when the exchange broke (before or after the status line)
+# A page is read whole before it is parsed; a bigger one means asking for a smaller page size.
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+# How a change that got no documented answer ends, in plain words for the audit record.
+_CHANGE_ENDS = {
+    End.NO_TOKEN: (Outcome.NOT_SENT, "{}; nothing was sent to OPF"),
+    End.UNREACHABLE: (Outcome.NOT_SENT, "OPF unreachable ({}); nothing was sent to OPF"),
+    End.BROKEN: (
+        Outcome.OUTCOME_UNKNOWN,
+        "{} after the request was sent; it must not be resent, it will be reconciled",
+    ),
+    End.REFRESH_FAILED: (Outcome.NOT_SENT, "OPF refused the token and {}; nothing was changed"),
+    End.CREDENTIALS_REFUSED: (Outcome.REJECTED, "OPF refused the portal's credentials"),
+}
+# And how a read that got no page ends.
+_READ_ENDS = {
+    End.NO_TOKEN: (OpfUnreachable, "{}; nothing was read from OPF"),
+    End.UNREACHABLE: (OpfUnreachable, "OPF unreachable ({}); nothing was read"),
+    End.BROKEN: (OpfUnreachable, "OPF gave no whole answer ({})"),
+    End.REFRESH_FAILED: (OpfUnreachable, "OPF refused the token and {}; nothing was read"),
+    End.CREDENTIALS_REFUSED: (CredentialsRefused, "OPF refused the portal's credentials"),
+}
 
 
 class OpfClient:
-    """Calls OPF's TPES changeProduct for one OPF deployment.
+    """Calls OPF's TPES changeProduct, and reads its entitlements, for one OPF deployment.
 
     Create one per process (or per deployment) and reuse it: it keeps a pool of keep-alive
     connections, and its token is shared with other clients through `cache`.
@@ -82,6 +77,7 @@ class OpfClient:
         self._config = config
         self._session = session if session is not None else build_session()
         self._tokens = TokenProvider(config, self._session, cache)
+        self._caller = Caller(config, self._session, self._tokens)
         self._base_url = config.base_url.rstrip("/")
 
     @property
@@ -108,230 +104,162 @@ class OpfClient:
         url = self.change_product_url(entitlement_id)
         validate_product_id(product_id)
         validate_correlation_id(correlation_id)
-        change = _Change(
-            tokens=self._tokens,
-            send=lambda token: self._post(url, product_id, correlation_id, token),
-            connect_retries=self._config.connect_retries,
-            correlation_id=correlation_id,
-        )
-        _log(
+        log(
             logging.INFO,
             correlation_id,
             "OPF changeProduct entitlement_id=%r product_id=%r",
             entitlement_id,
             product_id,
         )
-        return change.run()
+        request = Request("changeProduct", "POST", url, json={"productId": product_id})
+        return _change_result(self._caller.call(request, correlation_id, status_note))
 
-    def _post(self, url: str, product_id: str, correlation_id: str, token: str) -> _Reply:
-        headers = {
-            "x-correlation-id": correlation_id,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        if self._config.tenant_id:
-            headers["nv-tenant-id"] = self._config.tenant_id
-        started = time.monotonic()
-
-        def elapsed() -> float:
-            return (time.monotonic() - started) * 1000
-
-        try:
-            response = self._session.post(
-                url,
-                json={"productId": product_id},
-                headers=headers,
-                auth=BearerAuth(token),
-                timeout=self._config.timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except _NETWORK_ERRORS as exc:
-            return _Reply(None, "", elapsed(), _failure(exc))
-        try:
-            raw = read_bounded(response, deadline=started + sum(self._config.timeout))
-        except _NETWORK_ERRORS as exc:
-            # The status line came, the body did not: OPF may or may not have finished its work.
-            return _Reply(response.status_code, "", elapsed(), _failure(exc, after_status=True))
-        body = decode_body(raw, response)
-        # A body echoing our token must not carry it into audit rows or logs.
-        if token in body:
-            body = body.replace(token, "[token]")
-        return _Reply(response.status_code, body[:MAX_BODY_CHARS], elapsed(), None)
-
-
-def _failure(exc: BaseException, *, after_status: bool = False) -> Failure:
-    if isinstance(exc, requests.RequestException):
-        failure = classify_failure(exc)
-    else:
-        failure = Failure(reached=True, note=type(exc).__name__)
-    if after_status:
-        # Whatever the exception, the server had already answered: it certainly got the request.
-        note = (
-            failure.note if "reply" in failure.note else f"{failure.note} while reading the reply"
-        )
-        return Failure(reached=True, note=note)
-    return failure
-
-
-def _log(level: int, correlation_id: str, message: str, *args: object) -> None:
-    # The correlation id goes in the text (for plain log files) and as a field (for JSON logs).
-    logger.log(
-        level,
-        message + " correlation_id=%s",
-        *args,
-        correlation_id,
-        extra={"correlation_id": correlation_id},
-    )
-
-
-class _Change:
-    """One change_product call: the token, the (re)sends and the result."""
-
-    def __init__(
+    def read_entitlements(
         self,
         *,
-        tokens: TokenProvider,
-        send: Callable[[str], _Reply],
-        connect_retries: int,
+        account_id: str | None = None,
+        page_index: int = 0,
+        page_size: int = entitlement_reads.DEFAULT_PAGE_SIZE,
         correlation_id: str,
-    ) -> None:
-        self._tokens = tokens
-        self._send = send
-        self._connect_retries = connect_retries
-        self._correlation_id = correlation_id
-        self._attempts: list[HttpAttempt] = []
-        self._started = time.monotonic()
+    ) -> EntitlementPage:
+        """One page of OPF's third-party entitlements (of one account, or all), from 0.
 
-    def run(self) -> ChangeProductResult:
-        tokens = self._tokens
+        Raises ReadFailed when no page came; entitlement_reads.account_pages / all_pages read
+        every page.
+        """
+        if account_id is not None:
+            validate_identifier(account_id, "account id")
+        validate_correlation_id(correlation_id)
+        params = entitlement_reads.query(
+            account_id=account_id, page_index=page_index, page_size=page_size
+        )
+        url = self._base_url + self._config.entitlements_path
+        log(
+            logging.INFO,
+            correlation_id,
+            "OPF entitlements read account_id=%r page_index=%d page_size=%d",
+            account_id,
+            page_index,
+            page_size,
+        )
+        request = Request("entitlements read", "GET", url, params=params, max_bytes=MAX_PAGE_BYTES)
+        exchange = self._caller.call(request, correlation_id, _read_note)
         try:
-            token = tokens.get_token(self._correlation_id)
-        except TokenUnavailable as exc:
-            return self._finish(Outcome.NOT_SENT, detail=f"{exc}; nothing was sent to OPF")
-        resent_with_new_token = False
-        connect_failures = 0
-        while True:
-            reply = self._send(token)
-            attempt = len(self._attempts) + 1
-            if reply.failure is not None:
-                self._record(reply, reply.failure.note)
-                if reply.failure.reached:
-                    return self._finish(
-                        Outcome.OUTCOME_UNKNOWN,
-                        reply,
-                        detail=f"{reply.failure.note} after the request was sent; "
-                        "it must not be resent, it will be reconciled",
-                    )
-                if connect_failures < self._connect_retries:
-                    delay = CONNECT_BACKOFF[min(connect_failures, len(CONNECT_BACKOFF) - 1)]
-                    connect_failures += 1
-                    _log(
-                        logging.WARNING,
-                        self._correlation_id,
-                        "OPF changeProduct attempt %d not sent (%s); retrying in %.1f s",
-                        attempt,
-                        reply.failure.note,
-                        delay,
-                    )
-                    time.sleep(delay)
-                    continue
-                return self._finish(
-                    Outcome.NOT_SENT,
-                    detail=f"OPF unreachable ({reply.failure.note}); nothing was sent to OPF",
-                )
-            assert reply.status is not None
-            if reply.status in CREDENTIALS_REFUSED:
-                if resent_with_new_token:
-                    self._record(reply, f"{reply.status} credentials refused again")
-                    _log(
-                        logging.ERROR,
-                        self._correlation_id,
-                        "OPF refused the portal's credentials: HTTP %d with a fresh token",
-                        reply.status,
-                    )
-                    return self._finish(
-                        Outcome.REJECTED,
-                        reply,
-                        credentials_refused=True,
-                        detail="OPF refused the portal's credentials",
-                    )
-                resent_with_new_token = True
-                tokens.invalidate(token)
-                try:
-                    token = tokens.get_token(self._correlation_id)
-                except TokenUnavailable as exc:
-                    self._record(reply, f"{reply.status} -> token refresh failed")
-                    return self._finish(
-                        Outcome.NOT_SENT,
-                        reply,
-                        detail=f"OPF refused the token and {exc}; nothing was changed",
-                    )
-                self._record(reply, f"{reply.status} -> token refreshed")
-                _log(
-                    logging.INFO,
-                    self._correlation_id,
-                    "OPF changeProduct attempt %d answered HTTP %d; resending once with a new "
-                    "token",
-                    attempt,
-                    reply.status,
-                )
-                continue
-            note = status_note(reply.status)
-            self._record(reply, note)
-            outcome = outcome_for_status(reply.status)
-            detail = ""
-            if outcome is Outcome.OUTCOME_UNKNOWN:
-                detail = f"OPF answered {note}; it must not be resent, it will be reconciled"
-            return self._finish(
-                outcome,
-                reply,
-                message=opf_message(reply.body) if outcome is Outcome.REJECTED else "",
-                detail=detail,
+            page = _read_page(exchange, correlation_id, page_index, page_size)
+        except ReadFailed as exc:
+            level = logging.ERROR if exc.credentials_refused else logging.WARNING
+            log(level, correlation_id, "OPF entitlements read failed: %s", exc)
+            raise
+        log(
+            logging.WARNING if page.skipped else logging.INFO,
+            correlation_id,
+            "OPF entitlements read: %d entitlements, %d skipped (%s), total=%s, duration_ms=%.0f",
+            len(page.entitlements),
+            len(page.skipped),
+            "; ".join(f"#{s.position} {s.reason}" for s in page.skipped[:5]) or "-",
+            page.total,
+            exchange.elapsed_ms(),
+        )
+        return page
+
+
+def _read_note(status: int) -> str:
+    if status == 200:
+        return "200 OK"
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} unexpected answer"
+
+
+def _read_page(
+    exchange: Exchange, correlation_id: str, page_index: int, page_size: int
+) -> EntitlementPage:
+    reply = exchange.reply
+    status = reply.status if reply else None
+    if exchange.end is not End.ANSWERED:
+        error, words = _READ_ENDS[exchange.end]
+        raise error(
+            words.format(exchange.reason), correlation_id=correlation_id, http_status=status
+        )
+    assert reply is not None
+    if reply.status != 200:
+        said = opf_message(reply.body[:MAX_BODY_CHARS])[:200]
+        raise UnexpectedAnswer(
+            f"OPF answered HTTP {reply.status} to the entitlements read"
+            + (f": {said!r}" if said else ""),
+            correlation_id=correlation_id,
+            http_status=status,
+        )
+    if reply.oversized:
+        raise UnexpectedAnswer(
+            f"OPF's page is larger than {MAX_PAGE_BYTES // (1024 * 1024)} MiB; "
+            "read with a smaller page size",
+            correlation_id=correlation_id,
+            http_status=status,
+        )
+    try:
+        return entitlement_reads.parse_page(reply.body, page_index=page_index, page_size=page_size)
+    except entitlement_reads.PageUnreadable as exc:
+        raise UnexpectedAnswer(
+            f"OPF's answer to the entitlements read is not a page: {exc}",
+            correlation_id=correlation_id,
+            http_status=status,
+        ) from None
+
+
+def _change_result(exchange: Exchange) -> ChangeProductResult:
+    reply = exchange.reply
+    answered = exchange.end is End.ANSWERED
+    if answered:
+        assert reply is not None and reply.status is not None
+        outcome = outcome_for_status(reply.status)
+        detail = ""
+        if outcome is Outcome.OUTCOME_UNKNOWN:
+            detail = (
+                f"OPF answered {status_note(reply.status)}; it must not be resent, "
+                "it will be reconciled"
             )
+    else:
+        outcome, words = _CHANGE_ENDS[exchange.end]
+        detail = words.format(exchange.reason)
+    body = reply.body[:MAX_BODY_CHARS] if reply else ""
+    result = ChangeProductResult(
+        outcome=outcome,
+        correlation_id=exchange.correlation_id,
+        http_status=reply.status if reply else None,
+        response_body=body,
+        # OPF's own words on a 400 (not on credentials refused: that is the portal's trouble).
+        opf_message=opf_message(body) if outcome is Outcome.REJECTED and answered else "",
+        attempts=exchange.attempts,
+        duration_ms=exchange.elapsed_ms(),
+        credentials_refused=exchange.end is End.CREDENTIALS_REFUSED,
+        detail=detail,
+    )
+    _log_change(result)
+    return result
 
-    def _record(self, reply: _Reply, note: str) -> None:
-        self._attempts.append(HttpAttempt(reply.status, round(reply.duration_ms, 1), note))
 
-    def _finish(
-        self,
-        outcome: Outcome,
-        reply: _Reply | None = None,
-        *,
-        message: str = "",
-        detail: str = "",
-        credentials_refused: bool = False,
-    ) -> ChangeProductResult:
-        result = ChangeProductResult(
-            outcome=outcome,
-            correlation_id=self._correlation_id,
-            http_status=reply.status if reply else None,
-            response_body=reply.body if reply else "",
-            opf_message=message,
-            attempts=tuple(self._attempts),
-            duration_ms=round((time.monotonic() - self._started) * 1000, 1),
-            credentials_refused=credentials_refused,
-            detail=detail,
-        )
-        quiet = outcome in (Outcome.COMPLETED, Outcome.AWAITING_CONFIRMATION)
-        level = {
-            Outcome.COMPLETED: logging.INFO,
-            Outcome.AWAITING_CONFIRMATION: logging.INFO,
-            Outcome.REJECTED: logging.WARNING,
-            Outcome.NOT_FOUND: logging.WARNING,
-            Outcome.NOT_SENT: logging.WARNING,
-        }.get(outcome, logging.ERROR)
-        if credentials_refused:
-            level = logging.ERROR
-        # %r keeps a body's newlines and control characters from forging log lines.
-        _log(
-            level,
-            self._correlation_id,
-            "OPF changeProduct outcome=%s http_status=%s attempts=%d duration_ms=%.0f%s",
-            outcome.value,
-            result.http_status,
-            len(result.attempts),
-            result.duration_ms,
-            "" if quiet else f" detail={detail!r} body={result.response_body!r}",
-        )
-        return result
+def _log_change(result: ChangeProductResult) -> None:
+    outcome = result.outcome
+    quiet = outcome in (Outcome.COMPLETED, Outcome.AWAITING_CONFIRMATION)
+    level = {
+        Outcome.COMPLETED: logging.INFO,
+        Outcome.AWAITING_CONFIRMATION: logging.INFO,
+        Outcome.REJECTED: logging.WARNING,
+        Outcome.NOT_FOUND: logging.WARNING,
+        Outcome.NOT_SENT: logging.WARNING,
+    }.get(outcome, logging.ERROR)
+    if result.credentials_refused:
+        level = logging.ERROR
+    # %r keeps a body's newlines and control characters from forging log lines.
+    log(
+        level,
+        result.correlation_id,
+        "OPF changeProduct outcome=%s http_status=%s attempts=%d duration_ms=%.0f%s",
+        outcome.value,
+        result.http_status,
+        len(result.attempts),
+        result.duration_ms,
+        "" if quiet else f" detail={result.detail!r} body={result.response_body!r}",
+    )

@@ -25,6 +25,8 @@ class OpfConfig:
     # Sent as nv-tenant-id when set: every other TPES operator call needs it, changeProduct's page
     # is silent, so it is configuration rather than a guess.
     tenant_id: str = ""
+    # OPF's read of third-party entitlements, under base_url; deployments differ.
+    entitlements_path: str = "/crm-gateway/v1/rmg/v1/entitlements"
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
     # Quick retries ONLY when the request certainly never reached OPF (refused, DNS failure,
@@ -40,6 +42,8 @@ class OpfConfig:
             raise ValueError("base_url must start with http:// or https://")
         if not self.token_url.startswith(("http://", "https://")):
             raise ValueError("token_url must start with http:// or https://")
+        if not self.entitlements_path.startswith("/") or "?" in self.entitlements_path:
+            raise ValueError("entitlements_path must be a path starting with / (no query)")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("timeouts must be positive")
         if self.connect_retries < 0:

@@ -1,4 +1,4 @@
-"""What one changeProduct attempt produced, as plain values the service layer stores and shows."""
+"""What OPF calls produced, as plain values the service layer stores and shows."""
 
 from dataclasses import dataclass
 
@@ -31,3 +31,38 @@ class ChangeProductResult:
     # Plain words on why, for the audit record and supervisors: e.g. "OPF token endpoint
     # unreachable (connect refused)" or "read timeout after the request was sent". Never a secret.
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class OpfEntitlement:
+    """One third-party entitlement as OPF's read shows it."""
+
+    entitlement_id: str
+    account_id: str
+    product_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record of a read page that could not be understood; reported, never guessed at."""
+
+    position: int  # 0-based, within its page
+    reason: str  # plain words, e.g. "no productId"
+    entitlement_id: str | None = None  # when the record had a readable id
+
+
+@dataclass(frozen=True)
+class EntitlementPage:
+    """One page of OPF's entitlements read."""
+
+    page_index: int  # 0 for the first page, whatever OPF numbers it (entitlement_reads.py)
+    page_size: int  # the limit asked for
+    total: int | None  # OPF's totalRecords, when it says
+    entitlements: tuple[OpfEntitlement, ...]
+    skipped: tuple[SkippedRecord, ...] = ()
+
+    @property
+    def records(self) -> int:
+        """How many records OPF sent on this page, understood or not."""
+        return len(self.entitlements) + len(self.skipped)

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the token provider and the changeProduct call.
+"""HTTP plumbing shared by the token provider and the OPF calls (exchange.py).
 
 The distinction that matters for a change is whether the request could have reached OPF:
   - it certainly did not (connection refused, name resolution failed, connect timeout): resending
@@ -99,8 +99,10 @@ def classify_failure(exc: requests.RequestException) -> Failure:
     return Failure(reached=True, note=f"{type(exc).__name__}")
 
 
-def read_bounded(response: requests.Response, deadline: float) -> bytes:
-    """Read at most MAX_READ_BYTES of a streamed answer, then release the connection.
+def read_bounded(
+    response: requests.Response, deadline: float, max_bytes: int = MAX_READ_BYTES
+) -> bytes:
+    """Read at most `max_bytes` of a streamed answer, then release the connection.
 
     requests' read timeout bounds each socket read, not the whole body, so a server dripping bytes
     is also cut off at `deadline` (a time.monotonic() value) by raising ReadTimeout. A reply cut
@@ -112,14 +114,14 @@ def read_bounded(response: requests.Response, deadline: float) -> bytes:
         for chunk in response.iter_content(chunk_size=8192):
             chunks.append(chunk)
             size += len(chunk)
-            if size >= MAX_READ_BYTES:
+            if size >= max_bytes:
                 break
             if time.monotonic() > deadline:
                 raise requests.ReadTimeout("reply took too long to arrive")
     finally:
         # A fully read body returns the connection to the pool; a cut one closes it.
         response.close()
-    return b"".join(chunks)[:MAX_READ_BYTES]
+    return b"".join(chunks)[:max_bytes]
 
 
 def decode_body(body: bytes, response: requests.Response) -> str:

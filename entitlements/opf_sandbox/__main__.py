@@ -12,10 +12,10 @@ import sys
 import threading
 
 from .data import DataError, read_rows
+from .keycloak import Credentials
 from .notifier import DEMO_SECRET
 from .routing import CHANGE_PREFIX, CHANGE_SUFFIX
 from .server import Sandbox
-from .tokens import Credentials
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -6,23 +6,30 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("token", "change_product")
-_BOTH = frozenset(KINDS)
+# The kinds of request a fault can target: Keycloak's token endpoint, changeProduct, the read.
+KINDS = ("token", "change_product", "entitlements")
+_ALL = frozenset(KINDS)
+_OPF_CALLS = frozenset({"change_product", "entitlements"})
 _REQUIRED = object()
 
 # fault -> (kinds it can hit, its parameters and their defaults). `apply` makes the sandbox do the
 # real work (issue the token, change the product) before the fault hides the answer: "OPF did it,
-# the portal never heard", the case reconciliation exists for.
+# the portal never heard", the case reconciliation exists for. A read has no work to hide.
 SPECS: dict[str, tuple[frozenset[str], dict[str, Any]]] = {
-    "latency": (_BOTH, {"ms": _REQUIRED}),
-    "status": (_BOTH, {"status": _REQUIRED, "body": None, "headers": None, "apply": False}),
-    "hang": (_BOTH, {"seconds": 30.0, "apply": False}),
-    "reset": (_BOTH, {"apply": False}),
-    "truncate": (_BOTH, {"status": 200, "apply": False}),
+    "latency": (_ALL, {"ms": _REQUIRED}),
+    "status": (_ALL, {"status": _REQUIRED, "body": None, "headers": None, "apply": False}),
+    "hang": (_ALL, {"seconds": 30.0, "apply": False}),
+    "reset": (_ALL, {"apply": False}),
+    "truncate": (_ALL, {"status": 200, "apply": False}),
     "refuse_token": (frozenset({"token"}), {"status": 503}),
     # status None = the sandbox's configured answer to a bad token (403 unless set to 401).
-    "reject_auth": (frozenset({"change_product"}), {"status": None}),
+    "reject_auth": (_OPF_CALLS, {"status": None}),
+    # The change is accepted with 202 whatever its provider, and the provider then confirms or
+    # declines it (delivered when a notify_url is set): the demo's "202, confirmed later".
+    "accept_later": (frozenset({"change_product"}), {"decision": "confirm"}),
 }
+# Faults answered normally: they only shape how (a delay, a 202 instead of a 200).
+SHAPING = frozenset({"latency", "accept_later"})
 # Not queued: it acts the moment it is injected (see Sandbox.inject).
 IMMEDIATE = frozenset({"expire_tokens"})
 
@@ -95,9 +102,10 @@ class FaultQueue:
         with self._lock:
             return [f.to_dict() for f in self._faults]
 
-    def clear(self) -> None:
+    def clear(self, kind: str | None = None) -> None:
+        """Drop the waiting faults, of one kind or all."""
         with self._lock:
-            self._faults.clear()
+            self._faults = [f for f in self._faults if kind is not None and f.kind != kind]
 
 
 def _is_int(value: Any) -> bool:
@@ -113,6 +121,8 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         raise FaultError("ms must be a number >= 0")
     if "seconds" in p and not _is_number(p["seconds"]):
         raise FaultError("seconds must be a number >= 0")
+    if "decision" in p and p["decision"] not in {"confirm", "decline"}:
+        raise FaultError("decision must be confirm or decline")
     if "apply" in p and not isinstance(p["apply"], bool):
         raise FaultError("apply must be true or false")
     status = p.get("status")

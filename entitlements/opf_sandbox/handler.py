@@ -1,24 +1,43 @@
-"""The socket side: read a request, record it, apply any fault, send the answer in one write."""
+"""The socket side: read a request, record it, apply any fault, send the answer in one write.
+
+`SandboxHTTPServer` knows nothing of OPF: it is given a `Plumbing` (the recorder, the fault
+queue, the standing latency and the functions that answer) and serves it.
+"""
 
 from __future__ import annotations
 
+import itertools
 import socket
+import socketserver
 import struct
+import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-from . import control
-from .answers import answer, fault_response
-from .faults import KINDS
-from .recording import RecordedRequest
+from .faults import KINDS, SHAPING, Fault, FaultQueue
+from .recording import RecordedRequest, Recorder
 from .routing import CONTROL_PREFIX, Target, classify
 from .wire import Response, encode, error_response
 
-if TYPE_CHECKING:
-    from .server import SandboxHTTPServer
+
+@dataclass(frozen=True)
+class Plumbing:
+    """What the socket side needs from the sandbox, and nothing more."""
+
+    recorder: Recorder
+    faults: FaultQueue
+    latency_ms: Callable[[], float]  # standing latency, read on every request
+    # The normal OPF/Keycloak answer, shaped by a SHAPING fault if one is given.
+    answer: Callable[[Target, RecordedRequest, Fault | None], Response]
+    fault_answer: Callable[[Fault], Response]  # what a status-like fault sends instead
+    control: Callable[[str, str, str, bytes], Response]  # (method, path, query, body)
+
 
 # Change requests are tiny; anything this big is a client bug or an attack, not a request.
 MAX_BODY = 1024 * 1024
@@ -63,12 +82,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
         body, problem = self._read_body()
+        plumbing = self.server.plumbing
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            sandbox = self.server.sandbox
-            self._send(problem or control.handle(sandbox, self.command, path, query, body))
+            self._send(problem or plumbing.control(self.command, path, query, body))
             return
         target = classify(path)
-        record = self.server.sandbox.recorder.record(
+        record = plumbing.recorder.record(
             kind=target.kind,
             method=self.command,
             path=self.path,
@@ -83,7 +102,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._reply(record, problem)
             return
         try:
-            self._serve(record, target, path)
+            self._serve(record, target)
         except (ConnectionError, TimeoutError):
             raise  # the client went away; the server drops the connection quietly
         except Exception:
@@ -91,30 +110,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self._reply(record, _closing_error(500, "SANDBOX_ERROR", "See the sandbox's stderr."))
 
-    def _serve(self, record: RecordedRequest, target: Target, path: str) -> None:
-        sandbox = self.server.sandbox
-        fault = sandbox.fault_queue.take(target.kind) if target.kind in KINDS else None
+    def _serve(self, record: RecordedRequest, target: Target) -> None:
+        plumbing = self.server.plumbing
+        fault = plumbing.faults.take(target.kind) if target.kind in KINDS else None
         record.fault = fault.name if fault else None
         extra_ms = fault.params["ms"] if fault and fault.name == "latency" else 0
-        self._pause((sandbox.latency_ms + extra_ms) / 1000)
+        self._pause((plumbing.latency_ms() + extra_ms) / 1000)
 
-        def normal() -> Response:
-            return answer(sandbox, target, record.method, record.headers, record.body, path)
-
-        if fault is None or fault.name == "latency":
-            self._reply(record, normal())
+        if fault is None or fault.name in SHAPING:
+            self._reply(record, plumbing.answer(target, record, fault))
             return
         # With apply, OPF did the work and the fault only hides the answer.
-        done = normal() if fault.params.get("apply") else None
+        done = plumbing.answer(target, record, None) if fault.params.get("apply") else None
         if fault.name == "hang":
             self.close_connection = True
             self._pause(fault.params["seconds"])
         elif fault.name == "reset":
             self._reset()
         elif fault.name == "truncate":
-            self._truncate(record, done or fault_response(fault, sandbox.auth_failure_status))
+            self._truncate(record, done or plumbing.fault_answer(fault))
         else:
-            self._reply(record, fault_response(fault, sandbox.auth_failure_status))
+            self._reply(record, plumbing.fault_answer(fault))
 
     def _pause(self, seconds: float) -> None:
         # Waits on the stop event, so stop() never waits for a hang or a latency to run out.
@@ -192,3 +208,47 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True  # a hanging request must never keep the process alive
+
+    def __init__(self, address: tuple[str, int], plumbing: Plumbing, *, verbose: bool) -> None:
+        self.plumbing = plumbing
+        self.verbose = verbose
+        self.stopping = threading.Event()  # wakes hang and latency faults on stop()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._serials = itertools.count(1)
+        super().__init__(address, SandboxHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, which can mean a DNS query; skip it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def connection_opened(self, connection: socket.socket) -> int:
+        with self._lock:
+            self._open.add(connection)
+            return next(self._serials)
+
+    def connection_closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections too, so a stopped sandbox answers nothing."""
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by its handler
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that vanish mid-request are normal in fault tests; no traceback for them.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)

@@ -15,7 +15,7 @@ MAX_RECORDS = 10_000
 @dataclass
 class RecordedRequest:
     serial: int  # 1, 2, 3... in order of arrival
-    kind: str  # "token", "change_product" or "other"
+    kind: str  # "token", "change_product", "entitlements" or "other"
     method: str
     path: str  # raw, as sent on the request line (still percent-encoded, with any query)
     entitlement_id: str | None  # decoded from the one path segment; None if the path is wrong

@@ -10,11 +10,13 @@ CHANGE_PREFIX = "/tpes/v1/operator/entitlements/"
 CHANGE_SUFFIX = "/actions/changeProduct"
 TOKEN_PATH = re.compile(r"/keycloak/auth/realms/([^/]+)/protocol/openid-connect/token")
 CONTROL_PREFIX = "/_sandbox"
+# OPF's read of third-party entitlements (listing.py).
+ENTITLEMENTS_PATH = "/crm-gateway/v1/rmg/v1/entitlements"
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "token", "change_product" or "other"
+    kind: str  # "token", "change_product", "entitlements" (the read) or "other"
     entitlement_id: str | None = None  # change_product only; None when the path is malformed
     realm: str | None = None  # token only
 
@@ -35,6 +37,8 @@ def classify(path: str) -> Target:
     ):
         segment = path[len(CHANGE_PREFIX) : -len(CHANGE_SUFFIX)]
         return Target("change_product", entitlement_id=decode_segment(segment))
+    if path == ENTITLEMENTS_PATH:
+        return Target("entitlements")
     return Target("other")
 
 

@@ -6,24 +6,22 @@ command line (`__main__`) wraps the same object.
 
 from __future__ import annotations
 
-import itertools
-import socket
-import socketserver
-import sys
 import threading
 from collections.abc import Iterable, Mapping
-from http.server import ThreadingHTTPServer
+from functools import partial
 from typing import Any
 
+from . import control
 from .data import Entitlement, Product
 from .faults import IMMEDIATE, FaultQueue, check_kind, make_fault
-from .handler import SandboxHandler
+from .handler import Plumbing, SandboxHTTPServer
+from .keycloak import Credentials, TokenIssuer
 from .notifier import SETTINGS as NOTIFY_SETTINGS
 from .notifier import Notifier
 from .recording import RecordedRequest, Recorder
-from .routing import change_product_path
+from .routing import ENTITLEMENTS_PATH, change_product_path
 from .state import OpfState
-from .tokens import Credentials, TokenIssuer
+from .tpes_answers import TpesEndpoints
 
 _SETTINGS = (
     "latency_ms",
@@ -32,50 +30,6 @@ _SETTINGS = (
     "token_lifetime",
     "refresh_token_lifetime",
 )
-
-
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # a hanging request must never keep the process alive
-
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox, *, verbose: bool) -> None:
-        self.sandbox = sandbox
-        self.verbose = verbose
-        self.stopping = threading.Event()  # wakes hang and latency faults on stop()
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._serials = itertools.count(1)
-        super().__init__(address, SandboxHandler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's FQDN, which can mean a DNS query; skip it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def connection_opened(self, connection: socket.socket) -> int:
-        with self._lock:
-            self._open.add(connection)
-            return next(self._serials)
-
-    def connection_closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(connection)
-
-    def close_connections(self) -> None:
-        """End idle keep-alive connections too, so a stopped sandbox answers nothing."""
-        with self._lock:
-            connections = list(self._open)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by its handler
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that vanish mid-request are normal in fault tests; no traceback for them.
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
 
 
 class Sandbox:
@@ -124,7 +78,9 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
-        self._server = SandboxHTTPServer((self.host, self.port), self, verbose=self.verbose)
+        self._server = SandboxHTTPServer(
+            (self.host, self.port), self._plumbing(), verbose=self.verbose
+        )
         self.port = self._server.server_address[1]  # the one the OS picked when port was 0
         self._thread = threading.Thread(
             # A short poll interval keeps stop() quick.
@@ -135,6 +91,24 @@ class Sandbox:
         )
         self._thread.start()
         return self
+
+    def _plumbing(self) -> Plumbing:
+        # Built at start, so parts replaced before it (a test sharing one token issuer between
+        # two sandboxes) are the ones served. Each part gets only what it needs.
+        endpoints = TpesEndpoints(
+            state=self.opf,
+            tokens=self.tokens,
+            auth_failure_status=lambda: self.auth_failure_status,
+            on_change=self._provider_decides_later,
+        )
+        return Plumbing(
+            recorder=self.recorder,
+            faults=self.fault_queue,
+            latency_ms=lambda: self.latency_ms,
+            answer=endpoints.answer,
+            fault_answer=endpoints.fault_answer,
+            control=partial(control.handle, self),
+        )
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -165,6 +139,11 @@ class Sandbox:
     def change_product_url(self, entitlement_id: str) -> str:
         return self.url + change_product_path(entitlement_id)
 
+    @property
+    def entitlements_url(self) -> str:
+        """OPF's read of third-party entitlements (filter, limit, page in the query)."""
+        return self.url + ENTITLEMENTS_PATH
+
     # --- data ----------------------------------------------------------------------------
 
     def load(
@@ -186,6 +165,15 @@ class Sandbox:
         found = self.opf.entitlement(entitlement_id)
         return None if found is None else found.to_dict()
 
+    def set_entitlement(
+        self, entitlement_id: str, *, product_id: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        """Change an entitlement behind the portal's back (no notification is sent), as OPF's
+        own tools or another system would; the read shows it, the portal's mirror does not."""
+        return self.opf.set_entitlement(
+            entitlement_id, product_id=product_id, status=status
+        ).to_dict()
+
     def reset(self) -> None:
         """Back to the state at construction: data, settings; no tokens, faults or requests."""
         self.clear_faults()
@@ -198,7 +186,8 @@ class Sandbox:
     # --- recording -----------------------------------------------------------------------
 
     def requests(self, kind: str | None = None) -> list[RecordedRequest]:
-        """Requests received, oldest first; kind is "token", "change_product" or "other"."""
+        """Requests received, oldest first; kind is "token", "change_product", "entitlements" (the
+        read) or "other"."""
         return self.recorder.requests(kind)
 
     def reset_requests(self) -> None:
@@ -218,8 +207,9 @@ class Sandbox:
         """Faults still waiting for requests, with their remaining counts."""
         return self.fault_queue.pending()
 
-    def clear_faults(self) -> None:
-        self.fault_queue.clear()
+    def clear_faults(self, kind: str | None = None) -> None:
+        """Drop the faults still waiting: of one kind, or all."""
+        self.fault_queue.clear(kind)
 
     # --- settings ------------------------------------------------------------------------
 
@@ -267,22 +257,24 @@ class Sandbox:
 
     # --- hooks ---------------------------------------------------------------------------
 
-    def _after_change(
+    def _provider_decides_later(
         self,
         entitlement: Entitlement,
         product: Product,
         status: int,
         correlation_id: str | None = None,
+        decision: str | None = None,
     ) -> None:
-        """Called after every accepted change (200 or 202), outside the state lock.
+        """Called by the TPES endpoints after every accepted change (200 or 202).
 
-        After a 202, when a notify_url is set, the provider decides (confirm or decline, per
-        notify_decision) after notify_delay and OPF delivers the signed notification.
+        After a 202, when a notify_url is set, the provider decides (confirm or decline: the
+        `decision` an accept_later fault fixed, else notify_decision) after notify_delay and
+        OPF delivers the signed notification.
         """
         notifier = self.notifier
         if status != 202 or not notifier.url:
             return
-        confirmed = notifier.decision_for(product.provider_id) == "confirm"
+        confirmed = (decision or notifier.decision_for(product.provider_id)) == "confirm"
 
         def provider_decides() -> dict[str, Any]:
             settled = self.opf.settle_pending(

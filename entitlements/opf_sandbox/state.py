@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from .data import STATUSES, Entitlement, Product, entitlements_from_rows, products_from_rows
@@ -13,6 +14,13 @@ from .data import STATUSES, Entitlement, Product, entitlements_from_rows, produc
 # OPF does not document which states refuse a change; these two are final, so refusing them is
 # the least surprising guess (the portal refuses them itself before calling, matrix row O15).
 UNCHANGEABLE_STATUSES = frozenset({"CANCELLED", "REVOKED"})
+# OPF's field names -> the Entitlement attribute, for the read's filter.
+_FIELDS = {
+    "entitlementId": "entitlement_id",
+    "accountId": "account_id",
+    "productId": "product_id",
+    "status": "status",
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class OpfState:
         self._lock = threading.Lock()
         self._products: dict[str, Product] = {}
         self._entitlements: dict[str, Entitlement] = {}
+        # accountId -> entitlement ids, so an account's read never scans every entitlement.
+        self._by_account: dict[str, list[str]] = {}
         # Providers whose changes OPF accepts with 202 and confirms later.
         self.confirm_later: set[str] = set(confirm_later)
 
@@ -55,6 +65,9 @@ class OpfState:
                 self._products = {p.product_id: p for p in new_products}
             if new_entitlements is not None:
                 self._entitlements = {e.entitlement_id: e for e in new_entitlements}
+                self._by_account = {}
+                for e in new_entitlements:
+                    self._by_account.setdefault(e.account_id, []).append(e.entitlement_id)
 
     def products(self) -> list[Product]:
         with self._lock:
@@ -70,7 +83,50 @@ class OpfState:
             found = self._entitlements.get(entitlement_id)
             return None if found is None else replace(found)
 
-    def change_product(self, entitlement_id: str, body: str) -> ChangeAnswer:
+    def find_entitlements(
+        self, match: Mapping[str, str], *, offset: int, limit: int
+    ) -> tuple[int, list[Entitlement]]:
+        """(how many match, copies of those in [offset, offset + limit)), in load order.
+
+        `match` maps OPF field names (entitlementId, accountId, productId, status) to values.
+        """
+        rest = {_FIELDS[name]: value for name, value in match.items() if name != "accountId"}
+        with self._lock:
+            if "accountId" in match:
+                ids = self._by_account.get(match["accountId"], [])
+                pool: Collection[Entitlement] = [self._entitlements[i] for i in ids]
+            else:
+                pool = self._entitlements.values()
+            if rest:
+                pool = [e for e in pool if all(getattr(e, a) == v for a, v in rest.items())]
+            return len(pool), [replace(e) for e in islice(pool, offset, offset + limit)]
+
+    def set_entitlement(
+        self, entitlement_id: str, *, product_id: str | None = None, status: str | None = None
+    ) -> Entitlement:
+        """Change an entitlement behind the portal's back: no rule, no notification.
+
+        Any catalogue product is accepted (a test may stage a state OPF would refuse to reach
+        through changeProduct); an unknown product or status is a ValueError.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {sorted(STATUSES)}")
+        with self._lock:
+            entitlement = self._entitlements.get(entitlement_id)
+            if entitlement is None:
+                raise ValueError(f"no entitlement {entitlement_id}")
+            if product_id is not None:
+                if product_id not in self._products:
+                    raise ValueError(f"no product {product_id}")
+                entitlement.product_id = product_id
+            if status is not None:
+                entitlement.status = status
+            return replace(entitlement)
+
+    def change_product(
+        self, entitlement_id: str, body: str, *, confirm_later: bool = False
+    ) -> ChangeAnswer:
+        """OPF's rules of a change; `confirm_later` answers 202 whatever the provider."""
         try:
             payload = json.loads(body) if body else None
         except ValueError:
@@ -105,7 +161,7 @@ class OpfState:
                     "PROVIDER_MISMATCH",
                     f"Product {product_id} is not offered by the entitlement's provider.",
                 )
-            if product.provider_id in self.confirm_later:
+            if confirm_later or product.provider_id in self.confirm_later:
                 entitlement.pending_product_id = product_id
                 status = 202
             else:

@@ -13,8 +13,8 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
 from entitlements.opf import OpfClient, OpfConfig
+from entitlements.opf_sandbox.keycloak import Credentials
 from entitlements.opf_sandbox.server import Sandbox
-from entitlements.opf_sandbox.tokens import Credentials
 
 # 2 providers x 3 tiers, in OPF's own shape (product id = <providerId>_<providerResourceId>).
 TIERS = (("BASIC", 1), ("STANDARD", 2), ("PREMIUM", 3))

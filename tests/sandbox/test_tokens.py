@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
+from entitlements.opf_sandbox.keycloak import Credentials
 from entitlements.opf_sandbox.server import Sandbox
-from entitlements.opf_sandbox.tokens import Credentials
 
 from .helpers import PASSWORD_GRANT, change
 
