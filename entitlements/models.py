@@ -73,6 +73,11 @@ class Entitlement(models.Model):
     # the occurredAt of the newest notification applied. An older one arriving late is ignored.
     product_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a read of OPF last showed this entitlement (a refresh, sync_from_opf, reconciliation),
+    # whether or not it differed from the mirror.
+    confirmed_by_opf_at = models.DateTimeField(
+        "last confirmed by OPF", null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -83,6 +88,8 @@ class Entitlement(models.Model):
                 name="entitlement_pending",
                 condition=Q(pending_product__isnull=False),
             ),
+            # The few flagged for review, counted and listed on "Needs attention".
+            models.Index(fields=["id"], name="entitlement_review", condition=Q(needs_review=True)),
         ]
 
     def __str__(self) -> str:
@@ -96,11 +103,30 @@ def new_correlation_id() -> str:
 class ChangeOrigin(models.TextChoices):
     PORTAL = "portal", "care portal"
     PROVIDER = "provider", "made at the provider"
+    # A difference between the mirror and what a read of OPF showed, applied to the mirror.
+    REFRESH = "refresh", "refreshed from OPF"
+
+
+class Settlement(models.TextChoices):
+    """What a supervisor or reconciliation found in OPF about a change OPF never answered
+    clearly; kept beside the change's own outcome, which stays as OPF (or the provider) said."""
+
+    APPLIED = "applied", "settled applied"
+    NOT_APPLIED = "not_applied", "settled not applied"
+
+
+# Who settles when no person does: `reconcile_changes`, from OPF's state.
+RECONCILIATION = "reconciliation"
 
 
 class AuditQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("Audit records are never deleted.")
+
+    def open(self):
+        """Changes that block another one on their entitlement: in flight, awaiting
+        confirmation or of unknown outcome, and not settled (the partial unique index's rows)."""
+        return self.filter(outcome__in=sorted(BLOCKING), settlement="")
 
 
 class ChangeAttempt(models.Model):
@@ -153,6 +179,19 @@ class ChangeAttempt(models.Model):
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
+    # The settlement (issue 10): written once, by services/audit.py's settle_change; the
+    # outcome, OPF status and answer above stay as they were.
+    settlement = models.CharField(max_length=12, choices=Settlement.choices, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_by = models.CharField(
+        max_length=150, blank=True, help_text=f"The supervisor, or {RECONCILIATION!r}."
+    )
+    settlement_opf_state = models.CharField(
+        "what OPF showed", max_length=450, blank=True,
+        help_text="The product and status OPF's read showed, when one was made.",
+    )  # fmt: skip
+    settlement_note = models.TextField(blank=True)
+
     objects = AuditQuerySet.as_manager()
 
     class Meta:
@@ -167,7 +206,8 @@ class ChangeAttempt(models.Model):
             # entitlement, whatever the number of agents or processes.
             models.UniqueConstraint(
                 fields=["entitlement"],
-                condition=Q(outcome__in=sorted(o.value for o in BLOCKING)),
+                # A settled change no longer blocks.
+                condition=Q(outcome__in=sorted(o.value for o in BLOCKING), settlement=""),
                 name="one_open_change_per_entitlement",
             ),
         ]
@@ -185,10 +225,12 @@ class ChangeAttempt(models.Model):
 
     def save(self, *args, **kwargs):
         # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
-        if getattr(self, "_loaded_outcome", None) in FINISHED:
+        if getattr(self, "_loaded_outcome", None) in FINISHED or getattr(
+            self, "_loaded_settlement", ""
+        ):
             raise PermissionError(f"Audit record {self.correlation_id} is finished.")
         super().save(*args, **kwargs)
-        self._loaded_outcome = self.outcome
+        self._loaded_outcome, self._loaded_settlement = self.outcome, self.settlement
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
@@ -200,12 +242,16 @@ class ChangeAttempt(models.Model):
         """
         for name, value in fields.items():
             setattr(self, name, value)
-        self._loaded_outcome = self.outcome
+        self._loaded_outcome, self._loaded_settlement = self.outcome, self.settlement
 
     @property
     def made_at_provider(self) -> bool:
         """Reported by OPF as made by the customer at the provider, not through the portal."""
         return self.origin == ChangeOrigin.PROVIDER
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.settlement)
 
     @property
     def credentials_refused(self) -> bool:
@@ -230,6 +276,7 @@ class ChangeAttempt(models.Model):
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._loaded_outcome = instance.__dict__.get("outcome")
+        instance._loaded_settlement = instance.__dict__.get("settlement", "")
         return instance
 
 
@@ -302,3 +349,7 @@ class NotificationDelivery(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Notification deliveries are never deleted.")
+
+
+# Reviews and the sync checkpoint live beside, registered with the app through this module.
+from .upkeep import ReviewMark, SyncCheckpoint  # noqa: E402, F401

@@ -7,13 +7,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import ChangeAttempt, Entitlement, NotificationDelivery, Product
-from .outcomes import BLOCKING, Outcome
+from .outcomes import Outcome
 
 
 def open_change(entitlement: Entitlement) -> ChangeAttempt | None:
     """The change in flight, awaiting confirmation or of unknown outcome, if any (at most one)."""
     return (
-        ChangeAttempt.objects.filter(entitlement=entitlement, outcome__in=BLOCKING)
+        ChangeAttempt.objects.open()
+        .filter(entitlement=entitlement)
         .select_related("to_product")
         .first()
     )
@@ -46,13 +47,20 @@ def _confirmation_cutoff(now: datetime | None) -> datetime:
     return (now or timezone.now()) - deadline
 
 
+def is_overdue(change: ChangeAttempt, now: datetime | None = None) -> bool:
+    """Whether `change`, awaiting confirmation, has waited past CONFIRMATION_DEADLINE."""
+    return (
+        change.outcome == Outcome.AWAITING_CONFIRMATION
+        and change.created_at < _confirmation_cutoff(now)
+    )
+
+
 def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
     """Changes still awaiting the provider's confirmation CONFIRMATION_DEADLINE after they were
     made, newest first (matrix row R3)."""
     return (
-        ChangeAttempt.objects.filter(
-            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now)
-        )
+        ChangeAttempt.objects.open()
+        .filter(outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now))
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")
     )
@@ -61,7 +69,8 @@ def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
 def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
     """Changes OPF may or may not have made, for a supervisor to reconcile; newest first."""
     return (
-        ChangeAttempt.objects.filter(outcome=Outcome.OUTCOME_UNKNOWN)
+        ChangeAttempt.objects.open()
+        .filter(outcome=Outcome.OUTCOME_UNKNOWN)
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")
     )
