@@ -109,6 +109,10 @@ SETTLE_ADVICE = (
     "OPF, and the entitlement can change again afterwards."
 )
 SETTLEMENT_NOTE_HELP = "What you checked in OPF, and when."
+SETTLEMENT_FOUND = {  # the supervisor's choices, by the settle form's values
+    "applied": "the change applied: the entitlement is on {to_product}",
+    "not_applied": "the change not applied: the entitlement is still on {from_product}",
+}
 SETTLED = {
     True: "Settled: OPF shows the change applied; the entitlement is on the new tier.",
     False: "Settled: OPF shows the change not applied; the entitlement keeps its tier.",

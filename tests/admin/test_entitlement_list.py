@@ -160,9 +160,9 @@ def test_supervisors_get_a_link_to_the_whole_history_in_the_audit_log(
 
 
 def test_the_history_is_bounded(agent_client, world, agent, monkeypatch):
-    from entitlements import admin_views
+    from entitlements.admin import entitlements as entitlement_admin
 
-    monkeypatch.setattr(admin_views, "HISTORY_ROWS", 3)
+    monkeypatch.setattr(entitlement_admin, "HISTORY_ROWS", 3)
     for _ in range(5):
         change_attempt("ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", Outcome.REJECTED, agent)
     page = agent_client.get(entitlement_url("ENT-NFX-1")).content.decode()

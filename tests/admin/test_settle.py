@@ -1,5 +1,7 @@
 """Supervisors settle a change of unknown outcome after checking OPF; nothing is resent."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -96,3 +98,20 @@ def test_a_supervisor_settles_from_the_audit_record(unknown, supervisor_client):
     assert "&lt;b&gt;seen in OPF&lt;/b&gt;" in page and "<b>seen in OPF</b>" not in page
     assert f'href="{settle_url(unknown)}"' not in page  # nothing left to settle
     assert ChangeAttempt.objects.get(pk=unknown.pk).settlement == Settlement.APPLIED
+
+
+def test_the_settle_form_keeps_the_supervisors_choice_after_an_error(unknown, supervisor_client):
+    response = supervisor_client.post(settle_url(unknown), {"found": "not_applied", "note": " "})
+    page = response.content.decode()
+    assert "note is required" in page
+    chosen = re.findall(r'<input type="radio" name="found" value="(\w+)"[^>]*\bchecked\b', page)
+    assert chosen == ["not_applied"]
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN
+
+
+def test_settling_needs_a_choice_of_what_opf_shows(unknown, supervisor_client):
+    for found in ("", "maybe"):
+        response = supervisor_client.post(settle_url(unknown), {"found": found, "note": "seen"})
+        assert "Choose what OPF shows for this change." in response.content.decode()
+        assert 'id="id_note"' in response.content.decode()
+    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.OUTCOME_UNKNOWN

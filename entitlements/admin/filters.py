@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from .models import Product
-from .roles import CARE_AGENT, CARE_SUPERVISOR
+from ..models import Product
+from ..roles import CARE_AGENT, CARE_SUPERVISOR
 
 
 def _last(value):

@@ -14,7 +14,7 @@ A prefix match includes the exact match, so one condition per column serves both
 from django.db import connections
 from django.db.models import Q, QuerySet
 
-from .models import ChangeAttempt, Entitlement
+from ..models import ChangeAttempt, Entitlement
 
 # The greatest code point: every string that starts with the prefix sorts below prefix + it
 # (SQLite compares UTF-8 bytes, and U+10FFFF's are the greatest any valid text has).

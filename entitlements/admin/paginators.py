@@ -6,8 +6,7 @@ extra row says whether a next page exists. The page template shows "previous / n
 of page numbers.
 """
 
-from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import EmptyPage, Paginator
 from django.utils.functional import cached_property
 
@@ -61,8 +60,6 @@ class LookaheadPaginator(Paginator):
 
 def page_number(request) -> int:
     """The page the admin's ChangeList will show (its own parsing of `?p=`)."""
-    from django.contrib.admin.views.main import PAGE_VAR
-
     try:
         return max(1, int(request.GET.get(PAGE_VAR, 1)))
     except ValueError:
@@ -75,26 +72,3 @@ class LookaheadChangeList(ChangeList):
         if not self.multi_page and isinstance(self.paginator, LookaheadPaginator):
             # A single page: the paginator already holds every row, don't read them again.
             self.result_list = self.paginator._window
-
-
-class LargeTableAdminMixin:
-    """Changelist settings whose cost per page does not grow with the table.
-
-    No COUNT(*) (neither of the filtered list nor of the whole table), no "show all", no
-    facet counts, no sorting by arbitrary columns (each would sort the whole table): the
-    list keeps the model's index-backed ordering.
-    """
-
-    paginator = LookaheadPaginator
-    show_full_result_count = False
-    list_max_show_all = 0
-    show_facets = admin.ShowFacets.NEVER
-    sortable_by = ()
-
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return self.paginator(
-            queryset, per_page, orphans, allow_empty_first_page, page_number=page_number(request)
-        )
-
-    def get_changelist(self, request, **kwargs):
-        return LookaheadChangeList

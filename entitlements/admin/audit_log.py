@@ -1,0 +1,140 @@
+"""The audit log: every change attempt, for supervisors (view_changeattempt); append-only."""
+
+import json
+
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from ..forms import reason_label
+from ..models import ChangeAttempt
+from .filters import AgentFilter, CreatedFilter, ProviderFilter
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .search import audit_matching, search_term
+from .views import AttentionView, AuditExportView, SettleView
+
+
+@admin.register(ChangeAttempt)
+class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, admin.ModelAdmin):
+    """Supervisors search, filter and export it; nobody adds, edits or deletes a record."""
+
+    index_name = "Audit log"
+    list_title = "Audit log"
+    list_display = (
+        "created_at", "actor_username", "account_id", "entitlement_link", "from_to", "reason",
+        "short_comment", "outcome", "http_status", "correlation_id",
+    )  # fmt: skip
+    list_display_links = ("created_at",)
+    list_select_related = ("from_product", "to_product")
+    list_filter = ("outcome", ProviderFilter, AgentFilter, CreatedFilter)
+    # Matched by get_search_results: exact or prefix, index-served.
+    search_fields = ("entitlement_opf_id", "account_id", "correlation_id")
+    search_help_text = (
+        "Entitlement id, account id or correlation id: the whole id or its beginning."
+    )
+    fieldsets = (
+        ("Who and when", {"fields": (
+            "created_at", "finished_at", "actor_username", "actor_name", "actor_subject",
+            "origin",
+        )}),
+        ("What", {"fields": (
+            "entitlement", "account_id", "provider_id", "from_product", "to_product",
+            "reason", "comment",
+        )}),
+        ("OPF", {"fields": (
+            "outcome", "http_status", "opf_message", "detail", "opf_response", "requests",
+            "duration_ms", "correlation_id",
+        )}),
+    )  # fmt: skip
+    readonly_fields = [f for _title, options in fieldsets for f in options["fields"]]
+    change_list_template = "admin/entitlements/changeattempt/change_list.html"
+
+    # --- who may use the supervisors' pages (the views ask these hooks) ------------------------
+
+    def has_export_permission(self, request, obj=None) -> bool:
+        codename = get_permission_codename("export", self.opts)
+        return self.has_view_permission(request) and request.user.has_perm(
+            f"{self.opts.app_label}.{codename}"
+        )
+
+    def has_attention_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request)
+
+    def has_settle_permission(self, request, obj=None) -> bool:
+        codename = get_permission_codename("reconcile", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def get_search_results(self, request, queryset, search_term_):
+        term = search_term(search_term_)
+        return (audit_matching(queryset, term) if term else queryset), False
+
+    @admin.display(description="entitlement")
+    def entitlement_link(self, obj):
+        url = reverse("admin:entitlements_entitlement_change", args=[obj.entitlement_id])
+        return format_html('<a href="{}">{}</a>', url, obj.entitlement_opf_id)
+
+    @admin.display(description="from -> to")
+    def from_to(self, obj):
+        return f"{obj.from_product.name} -> {obj.to_product.name}"
+
+    @admin.display(description="reason")
+    def reason(self, obj):
+        return reason_label(obj.reason_code)
+
+    @admin.display(description="comment")
+    def short_comment(self, obj):
+        return obj.comment if len(obj.comment) <= 60 else obj.comment[:59] + "…"
+
+    @admin.display(description="OPF response")
+    def opf_response(self, obj):
+        return format_html("<pre>{}</pre>", obj.response_body) if obj.response_body else ""
+
+    @admin.display(description="requests to OPF")
+    def requests(self, obj):
+        if not obj.http_attempts:
+            return ""
+        return format_html("<pre>{}</pre>", json.dumps(obj.http_attempts, indent=1))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {
+            "title": "Audit record",
+            "may_settle": self.has_settle_permission(request),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "may_export": self.has_export_permission(request),
+            "export_url": reverse("admin:entitlements_changeattempt_export"),
+            "attention_url": reverse("admin:entitlements_changeattempt_attention"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
+    def get_urls(self):
+        app, model = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("export/", view(AuditExportView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_export"),
+            path("attention/", view(AttentionView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_attention"),
+            path("<path:object_id>/settle/", view(SettleView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_settle"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def index_links(self, request):
+        """The supervisors' attention list, listed beside the audit log in the admin index."""
+        if not self.has_attention_permission(request):
+            return []
+        return [{
+            "name": "Overdue and outcome unknown",
+            "object_name": "attention",
+            "admin_url": reverse("admin:entitlements_changeattempt_attention"),
+            "add_url": None,
+            "view_only": True,
+            "perms": {"view": True},
+        }]  # fmt: skip

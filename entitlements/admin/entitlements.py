@@ -1,0 +1,117 @@
+"""The mirror of OPF's entitlements: found by agents, changed by OPF and the change flow only."""
+
+from django.contrib import admin
+from django.urls import path, reverse
+
+from .. import rules, selectors
+from ..models import ChangeAttempt, Entitlement
+from .filters import AwaitingConfirmationFilter, ProviderFilter
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .search import entitlements_matching, search_term
+from .views import ChangeProductView, with_reason_labels
+
+HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, admin.ModelAdmin):
+    """Agents find an entitlement by id or account and open its page to change its product."""
+
+    index_name = "Entitlements"
+    list_title = "Find an entitlement"
+    list_select_related = ("product", "pending_product")
+    list_display = (
+        "opf_id", "account_id", "provider_id", "current_product", "status", "pending_change",
+        "needs_review",
+    )  # fmt: skip
+    list_filter = (ProviderFilter, "product", "status", AwaitingConfirmationFilter)
+    # Matched by get_search_results: exact or prefix, index-served.
+    search_fields = ("opf_id", "account_id")
+    search_help_text = "Entitlement id or account id: the whole id or its beginning."
+    fields = (
+        "opf_id",
+        "account_id",
+        "provider_id",
+        "product",
+        "status",
+        "pending_product",
+        "pending_since",
+        "needs_review",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/entitlements/entitlement/change_form.html"
+
+    def has_change_product_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.change_entitlement_product")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "pending_product")
+
+    def get_search_results(self, request, queryset, search_term_):
+        term = search_term(search_term_)
+        return (entitlements_matching(queryset, term) if term else queryset), False
+
+    def get_ordering(self, request):
+        # Awaiting confirmation: the longest waiting first, in the order of the partial index
+        # `entitlement_pending` (newest-id-first would walk the table to find the few pending).
+        if request.GET.get(AwaitingConfirmationFilter.parameter_name) == "yes":
+            return ("pending_since", "id")
+        return super().get_ordering(request)
+
+    @admin.display(description="current product")
+    def current_product(self, obj):
+        return obj.product.name
+
+    @admin.display(description="pending change")
+    def pending_change(self, obj):
+        if obj.pending_product is None:
+            return ""
+        return f"to {obj.pending_product.name}, waiting since {obj.pending_since:%Y-%m-%d %H:%M}"
+
+    def get_urls(self):
+        app, model = self.opts.app_label, self.opts.model_name
+        change_product = ChangeProductView.as_view(model_admin=self)
+        return [
+            path(
+                "<path:object_id>/change-product/",
+                self.admin_site.admin_view(change_product),
+                name=f"{app}_{model}_change_product",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {"title": "Entitlement", **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self.entitlement_page_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def entitlement_page_context(self, request, entitlement: Entitlement) -> dict:
+        """What the page shows beside the fields: the change in flight, history, the button."""
+        rows = selectors.change_history(entitlement)[: HISTORY_ROWS + 1]
+        history = with_reason_labels(list(rows))
+        audit_log = self.admin_site.get_model_admin(ChangeAttempt)
+        audit_url = None
+        if audit_log.has_view_permission(request):
+            audit_url = (
+                reverse("admin:entitlements_changeattempt_changelist")
+                + f"?entitlement__id__exact={entitlement.pk}"
+            )
+        current = selectors.open_change(entitlement)
+        return {
+            "open_change": current,
+            "change_refusal": rules.change_refusal(entitlement, current),
+            "may_change_product": self.has_change_product_permission(request, entitlement),
+            "change_product_url": reverse(
+                "admin:entitlements_entitlement_change_product", args=[entitlement.pk]
+            ),
+            "history": history[:HISTORY_ROWS],
+            "history_has_more": len(history) > HISTORY_ROWS,
+            "audit_url": audit_url,
+        }

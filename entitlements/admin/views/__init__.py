@@ -1,0 +1,15 @@
+"""The admin's bigger flows as class-based views, each mounted by its ModelAdmin's get_urls()."""
+
+from .attention import AttentionView
+from .base import with_reason_labels
+from .change_product import ChangeProductView
+from .export import AuditExportView
+from .settle import SettleView
+
+__all__ = [
+    "AttentionView",
+    "AuditExportView",
+    "ChangeProductView",
+    "SettleView",
+    "with_reason_labels",
+]

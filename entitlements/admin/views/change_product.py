@@ -1,0 +1,140 @@
+"""Change product: new product, reason, comment -> confirmation -> one changeProduct.
+
+Like `delete_selected`: the first POST shows a confirmation page and sends nothing; only the
+confirmed POST (with its one-time submission id, see submissions.py) calls the change service.
+"""
+
+from django.contrib import messages as flash
+from django.contrib.admin.utils import unquote
+from django.http import Http404
+from django.shortcuts import redirect
+
+from ... import messages, rules, selectors
+from ...exceptions import ChangeRefused
+from ...forms import ChangeProductForm, reason_label
+from ...outcomes import Outcome
+from ...services import change_product
+from .base import AdminFlowView, change_url
+from .submissions import attempt_of_submission, issue_submission, store_submission, submission_of
+
+OUTCOME_LEVELS = {
+    Outcome.COMPLETED: flash.SUCCESS,
+    Outcome.CONFIRMED: flash.SUCCESS,
+    Outcome.AWAITING_CONFIRMATION: flash.WARNING,
+    Outcome.IN_FLIGHT: flash.INFO,
+    Outcome.DECLINED: flash.WARNING,
+    Outcome.REJECTED: flash.ERROR,
+    Outcome.NOT_FOUND: flash.ERROR,
+    Outcome.NOT_SENT: flash.ERROR,
+    Outcome.OUTCOME_UNKNOWN: flash.ERROR,
+}
+
+
+def flash_outcome(request, attempt) -> None:
+    level = OUTCOME_LEVELS.get(Outcome(attempt.outcome), flash.INFO)
+    flash.add_message(request, level, messages.change_message(attempt))
+
+
+class ChangeProductView(AdminFlowView):
+    """The steps "edit" and "review" show a form, "confirm" sends the change."""
+
+    def has_permission(self, request) -> bool:
+        return self.model_admin.has_change_product_permission(request)
+
+    def load(self, object_id: str) -> None:
+        self.entitlement = self.model_admin.get_object(self.request, unquote(object_id))
+        if self.entitlement is None:
+            raise Http404("No such entitlement.")
+        self.page_url = change_url(self.model_admin, self.entitlement.pk)
+
+    def change_refusal(self) -> str | None:
+        """Why this entitlement may not change now (the rules, read once per request)."""
+        return rules.change_refusal(self.entitlement, selectors.open_change(self.entitlement))
+
+    def get(self, request, object_id):
+        self.load(object_id)
+        refusal = self.change_refusal()
+        if refusal:
+            return self.back_to_page(refusal)
+        initial = {"version": self.entitlement.version}
+        return self.render_form(ChangeProductForm(initial=initial, entitlement=self.entitlement))
+
+    def post(self, request, object_id):
+        self.load(object_id)
+        step = request.POST.get("step", "")
+        token, entry = "", None
+        if step == "confirm":
+            token = request.POST.get("submission_id", "")
+            entry = submission_of(request, token, self.entitlement)
+            if entry is None:
+                return self.back_to_page(messages.SUBMISSION_EXPIRED)
+            if entry["used"]:
+                return self.land_on_result(entry)
+        if request.POST.get("version") != str(self.entitlement.version):
+            return self.back_to_page(messages.STALE_ENTITLEMENT)  # X3: nothing sent
+        refusal = self.change_refusal()
+        if refusal:
+            return self.back_to_page(refusal)
+        form = ChangeProductForm(request.POST, entitlement=self.entitlement)
+        if step == "edit" or not form.is_valid():
+            return self.render_form(form)
+        if step == "confirm":
+            return self.send_change(form, token, entry)
+        return self.render_confirmation(form)
+
+    def send_change(self, form, token: str, entry: dict):
+        request = self.request
+        # Marked used and saved before OPF is called, so a second POST already sees it.
+        store_submission(request, token, used=True)
+        request.session.save()
+        try:
+            attempt = change_product(
+                entitlement=self.entitlement,
+                new_product=form.cleaned_data["new_product"],
+                user=request.user,
+                reason_code=form.cleaned_data["reason"],
+                comment=form.cleaned_data["comment"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except ChangeRefused as refused:
+            sibling = attempt_of_submission(request, entry, self.entitlement)
+            if sibling is not None:  # a double submit that raced past the session: its result
+                return self.land_on_result({**entry, "attempt": sibling.pk})
+            return self.back_to_page(str(refused))
+        store_submission(request, token, attempt=attempt.pk)
+        flash_outcome(request, attempt)
+        return redirect(self.page_url)
+
+    def land_on_result(self, entry: dict):
+        attempt = attempt_of_submission(self.request, entry, self.entitlement)
+        if attempt is None:
+            flash.info(self.request, messages.OUTCOME_MESSAGES[Outcome.IN_FLIGHT])
+        else:
+            flash_outcome(self.request, attempt)
+        return redirect(self.page_url)
+
+    def back_to_page(self, warning: str):
+        flash.warning(self.request, warning)
+        return redirect(self.page_url)
+
+    def render_form(self, form):
+        return self.render_step(
+            "entitlements/change_product.html", "Change product", form,
+            media=self.model_admin.media + form.media,
+        )  # fmt: skip
+
+    def render_confirmation(self, form):
+        return self.render_step(
+            "entitlements/change_product_confirm.html", "Confirm change", form,
+            new_product=form.cleaned_data["new_product"],
+            direction=form.direction,
+            reason=reason_label(form.cleaned_data["reason"]),
+            comment=form.cleaned_data["comment"],
+            submission_id=issue_submission(self.request, self.entitlement),
+        )  # fmt: skip
+
+    def render_step(self, template: str, title: str, form, **context):
+        return self.render(
+            template, title=title, trail=[(str(self.entitlement), self.page_url)],
+            form=form, entitlement=self.entitlement, entitlement_url=self.page_url, **context,
+        )  # fmt: skip
