@@ -79,3 +79,29 @@ def unknown_outcome_changes() -> QuerySet[ChangeAttempt]:
 def notifications_for_review() -> QuerySet[NotificationDelivery]:
     """OPF notifications the portal could not apply (unknown entitlement, no matching change)."""
     return NotificationDelivery.objects.filter(needs_review=True).order_by("-received_at", "-id")
+
+
+def entitlements_for_review() -> QuerySet[Entitlement]:
+    """Entitlements flagged for review (OPF did not know them, a change is unresolved, OPF showed
+    a product not in the catalogue), newest first, through the partial index."""
+    return Entitlement.objects.filter(needs_review=True).select_related("product").order_by("-id")
+
+
+ATTENTION_COUNT_CAP = 1000  # "1000+" beyond: a count that stays cheap whatever happens
+
+
+def attention_count() -> int:
+    """How many things need a supervisor, up to ATTENTION_COUNT_CAP: each list read over its
+    index for at most the cap's ids (no COUNT over a large table)."""
+    parts = (
+        unknown_outcome_changes(),
+        overdue_changes(),
+        notifications_for_review(),
+        entitlements_for_review(),
+    )
+    total = 0
+    for part in parts:
+        if total >= ATTENTION_COUNT_CAP:
+            break
+        total += len(part.order_by().values_list("pk", flat=True)[: ATTENTION_COUNT_CAP - total])
+    return total

@@ -9,6 +9,7 @@ class-based views in views/, mounted through each ModelAdmin's get_urls() and
 
 from .audit_log import AuditLogAdmin
 from .entitlements import EntitlementAdmin
+from .notifications import NotificationAdmin
 from .products import ProductAdmin
 
-__all__ = ["AuditLogAdmin", "EntitlementAdmin", "ProductAdmin"]
+__all__ = ["AuditLogAdmin", "EntitlementAdmin", "NotificationAdmin", "ProductAdmin"]

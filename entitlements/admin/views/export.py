@@ -30,6 +30,12 @@ EXPORT_COLUMNS = (
     ("correlation id", "correlation_id"),
     ("finished (UTC)", "finished_at"),
     ("duration ms", "duration_ms"),
+    # The settlement, its own fact beside the outcome (issue 10).
+    ("settlement", "settlement"),
+    ("settled (UTC)", "settled_at"),
+    ("settled by", "settled_by"),
+    ("what OPF showed", "settlement_opf_state"),
+    ("settlement note", "settlement_note"),
 )
 EXPORT_CHUNK_ROWS = 2000
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
