@@ -1,4 +1,4 @@
-"""manage.py sync_from_opf over real HTTP: counts, audit, resume after an interruption, the lease."""
+"""manage.py sync_from_opf over real HTTP: counts, audit, resuming after an interruption, lease."""
 
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
@@ -95,8 +95,8 @@ def test_unknown_products_are_reported_not_created(sandbox, world):
         in printed
     )
     assert (
-        f"ENT-CANCELLED: OPF shows product {BASIC}, which is not in the catalogue; mirror unchanged, flagged for review."
-        in printed
+        f"ENT-CANCELLED: OPF shows product {BASIC}, which is not in the catalogue; mirror "
+        "unchanged, flagged for review." in printed
     )
     assert "unknown product 2" in printed
     assert not Entitlement.objects.filter(opf_id="ENT-REVOKED").exists()
