@@ -28,6 +28,8 @@ from .opf_reads import account_entitlements
 
 log = logging.getLogger(__name__)
 
+# What a page compares of each mirrored entitlement.
+_COMPARED = ("pk", "opf_id", "provider_id", "product_id", "status", "account_id", "updated_at")
 # The counts a refresh reports, in the order it reports them.
 COUNTS = ("created", "updated", "unchanged", "unknown_product", "moved_meanwhile", "not_in_opf")
 
@@ -78,11 +80,13 @@ def apply_records(
         p.opf_id: p for p in Product.objects.filter(opf_id__in={r.product_id for r in records})
     }
     with transaction.atomic():
+        # Plain rows, locked: a page is mostly unchanged, and building models costs more than
+        # comparing. The few that differ are read whole in _update.
         mirror = {
-            e.opf_id: e
-            for e in Entitlement.objects.select_for_update(of=("self",))
-            .select_related("product")
+            row.opf_id: row
+            for row in Entitlement.objects.select_for_update()
             .filter(opf_id__in=[r.entitlement_id for r in records])
+            .values_list(*_COMPARED, named=True)
         }
         unchanged, created = [], []
         for record in records:
@@ -128,7 +132,8 @@ def _new_entitlement(record: OpfEntitlement, product: Product, now: datetime) ->
     )
 
 
-def _update(done, entitlement, record, product, now, asker) -> None:
+def _update(done, row, record, product, now, asker) -> None:
+    entitlement = Entitlement.objects.select_related("product").get(pk=row.pk)
     said = _difference(entitlement, record)
     record_refresh(
         entitlement=entitlement, opf_product=product, detail=said, now=now, **asker.audit()

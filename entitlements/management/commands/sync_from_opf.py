@@ -66,9 +66,11 @@ class Command(BaseCommand):
             ) from None
         self.end_line()
         counts = totals.counts
-        self.stdout.write(
-            ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in (*COUNTS, "skipped"))
+        seconds = time.monotonic() - self.started
+        figures = ", ".join(
+            f"{name.replace('_', ' ')} {counts[name]}" for name in (*COUNTS, "skipped")
         )
+        self.stdout.write(f"{figures} (in {seconds:.1f} s)")
 
     def progress(self, progress) -> None:
         for problem in progress.refreshed.problems:
