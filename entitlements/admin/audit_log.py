@@ -12,7 +12,7 @@ from ..forms import reason_label
 from ..models import ChangeAttempt
 from ..services.settlement import may_be_settled
 from .filters import AgentFilter, CreatedFilter, ProviderFilter, SettlementFilter
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import audit_matching, search_term
 from .views import AttentionView, AuditExportView, CheckOpfView, SettleView
 
@@ -76,8 +76,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         return self.has_view_permission(request)
 
     def has_settle_permission(self, request, obj=None) -> bool:
-        codename = get_permission_codename("reconcile", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return may_reconcile(request)
 
     def get_search_results(self, request, queryset, search_term_):
         term = search_term(search_term_)

@@ -1,7 +1,6 @@
 """The mirror of OPF's entitlements: found by agents, changed by OPF and the change flow only."""
 
 from django.contrib import admin
-from django.contrib.auth import get_permission_codename
 from django.urls import path, reverse
 
 from .. import messages, rules, selectors
@@ -9,7 +8,7 @@ from ..models import ChangeAttempt, Entitlement
 from ..services.opf_reads import reads_configured
 from ..services.review import mark_entitlement_reviewed
 from .filters import AwaitingConfirmationFilter, ProviderFilter
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import entitlements_matching, search_term
 from .views import (
     ChangeProductView,
@@ -62,8 +61,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         return reads_configured() and self.has_view_permission(request, obj)
 
     def has_mark_reviewed_permission(self, request, obj=None) -> bool:
-        codename = get_permission_codename("reconcile", ChangeAttempt._meta)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return may_reconcile(request)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product", "pending_product")

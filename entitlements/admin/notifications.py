@@ -5,13 +5,12 @@ body and headers, who reviewed it and when, and "Mark reviewed" while it is kept
 """
 
 from django.contrib import admin
-from django.contrib.auth import get_permission_codename
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from ..models import ChangeAttempt, NotificationDelivery, ReviewMark
+from ..models import NotificationDelivery, ReviewMark
 from ..services.review import mark_notification_reviewed
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .views import MarkReviewedView
 
 
@@ -62,10 +61,7 @@ class NotificationAdmin(
     change_form_template = "admin/entitlements/notificationdelivery/change_form.html"
 
     def has_mark_reviewed_permission(self, request, obj=None) -> bool:
-        codename = get_permission_codename("reconcile", ChangeAttempt._meta)
-        return self.has_view_permission(request) and request.user.has_perm(
-            f"{self.opts.app_label}.{codename}"
-        )
+        return self.has_view_permission(request) and may_reconcile(request)
 
     @admin.display(description="raw body")
     def raw_body(self, obj):

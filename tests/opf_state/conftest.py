@@ -15,11 +15,6 @@ STANDARD, PREMIUM, BASIC = (
 )
 
 
-def page_of(opf_id: str) -> str:
-    pk = Entitlement.objects.get(opf_id=opf_id).pk
-    return reverse("admin:entitlements_entitlement_change", args=[pk])
-
-
 def refresh_url(opf_id: str) -> str:
     pk = Entitlement.objects.get(opf_id=opf_id).pk
     return reverse("admin:entitlements_entitlement_refresh", args=[pk])

@@ -20,9 +20,9 @@ from entitlements.outcomes import Outcome
 from entitlements.rules import change_refusal
 from entitlements.selectors import open_change
 from entitlements.services import apply_notification, settle_unknown_change
-from tests.admin.conftest import messages_of
+from tests.admin.conftest import entitlement_url, messages_of
 
-from .conftest import PREMIUM, STANDARD, page_of
+from .conftest import PREMIUM, STANDARD
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_an_overdue_confirmation_shows_to_the_agent_and_a_supervisor_settles_it(
     open_changes, sandbox, agent_client, supervisor, client
 ):
     pending = open_changes["pending"]
-    page = agent_client.get(page_of("ENT-DSN-1")).content.decode()
+    page = agent_client.get(entitlement_url("ENT-DSN-1")).content.decode()
     assert 'id="confirmation-overdue"' in page and "Supervisors have it" in page
 
     client.force_login(supervisor)

@@ -7,10 +7,10 @@ from django.utils import timezone
 from entitlements.models import ChangeAttempt, ChangeOrigin, Entitlement, Product
 from entitlements.opf import OpfEntitlement
 from entitlements.services.refresh import Asker, apply_records
-from tests.admin.conftest import messages_of
+from tests.admin.conftest import entitlement_url, messages_of
 from tests.factories import change
 
-from .conftest import BASIC, PREMIUM, STANDARD, page_of, refresh_url
+from .conftest import BASIC, PREMIUM, STANDARD, refresh_url
 
 pytestmark = pytest.mark.django_db
 
@@ -102,9 +102,9 @@ def test_an_account_refresh_applies_every_difference_of_the_account(sandbox, wor
     sandbox.set_entitlement("ENT-NFX-2", product_id=STANDARD)  # another account: untouched
     url = reverse("admin:entitlements_entitlement_refresh_account", args=["ACC-1001"])
 
-    response = agent_client.post(url, {"next": page_of("ENT-NFX-1")}, follow=True)
+    response = agent_client.post(url, {"next": entitlement_url("ENT-NFX-1")}, follow=True)
 
-    assert response.redirect_chain[-1][0] == page_of("ENT-NFX-1")
+    assert response.redirect_chain[-1][0] == entitlement_url("ENT-NFX-1")
     [said] = messages_of(response)
     assert "2 difference(s) applied" in said
     products = dict(Entitlement.objects.values_list("opf_id", "product__opf_id"))
