@@ -118,3 +118,17 @@ def test_a_failed_read_keeps_the_pages_done_and_says_so(sandbox, world):
         sync()
     assert not ChangeAttempt.objects.exists()
     assert SyncCheckpoint.objects.get().holder == ""
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(sandbox, world):
+    assert "\r" not in sync("--page-size", "2")  # cron, a pipe: plain lines
+    terminal = Terminal()
+    call_command("sync_from_opf", "--page-size", "2", "--restart", stdout=terminal)
+    shown = terminal.getvalue()
+    assert "\r2/5 entitlements" in shown and "\r5/5 entitlements" in shown
+    assert shown.rstrip().endswith("s)")  # the counts on their own line after the bar
