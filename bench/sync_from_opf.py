@@ -11,7 +11,8 @@ database holding the demo catalogue, and `manage.py sync_from_opf` in a fresh pr
 It prints, per run, the sync's time (as the command reports it, Django's start-up left out),
 entitlements per second and the command's peak RSS (from the
 kernel's rusage of the child), and the ratio of the peak RSS at the largest size to the one at
-the smallest (target: about 1, memory flat in the number of entitlements).
+the smallest (target: about 1, memory flat in the number of entitlements). The command runs
+with production settings (DEBUG off), as cron runs it.
 
     .venv/bin/python bench/sync_from_opf.py [--sizes 10000,100000] [--page-size 100]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/careportal_x .venv/bin/python bench/...
@@ -39,6 +40,21 @@ from opf_reads import sandbox_process  # noqa: E402  (the sandbox in its own pro
 
 CATALOGUE = ROOT / "entitlements/demo_data/catalogue.json"
 TIERS = ("Netflix_EU_B_BUNDLE_BASIC", "Netflix_EU_B_BUNDLE_STANDARD", "Netflix_EU_B_BUNDLE_PREMIUM")
+
+
+# Production mode against the sandbox (its demo credentials); nothing here is a real secret.
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-" + "s" * 60,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "OPF_CLIENT_ID": "opf-operator",
+    "OPF_USERNAME": "careportal",
+    "OPF_PASSWORD": "careportal-sandbox-password",
+    "OIDC_ISSUER": "https://sso.invalid/realms/careportal",
+    "OIDC_RP_CLIENT_ID": "care-portal",
+    "OIDC_RP_CLIENT_SECRET": "bench-not-a-secret",
+    "OPF_NOTIFICATION_SECRETS": "whsec_YmVuY2gtbm90LWEtc2VjcmV0LWJlbmNoLW5vdC1hLXNlY3JldA==",
+}
 
 
 def manage(*args: str, env: dict) -> tuple[float, float, str]:
@@ -89,7 +105,7 @@ def run_size(size: int, args, tmp: Path) -> list[tuple[str, float, float]]:
     with sandbox_process(data, args.latency_ms) as url:
         env = {
             **os.environ,
-            "DEBUG": "true",
+            **PRODUCTION,  # DEBUG off: no query log growing with the run
             "LOG_LEVEL": "WARNING",
             "DATABASE_URL": database_url(tmp, size),
             "CACHE_URL": f"filecache://{tmp / 'cache'}",
