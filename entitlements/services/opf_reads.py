@@ -2,15 +2,18 @@
 
 The read is configured when OPF_ENTITLEMENTS_PATH is set (non-empty); with it empty the portal
 never reads OPF: no refresh, no check when the change form opens, reconciliation only marks
-dead changes unknown. A read changes nothing in OPF; a failed one raises ReadFailed.
+dead changes unknown. A read changes nothing in OPF; a failed one raises ReadFailed (exported
+here, so the admin catches it without importing the OPF client's package).
 """
 
 from django.conf import settings
 
 from ..models import new_correlation_id
-from ..opf import OpfEntitlement
+from ..opf import OpfEntitlement, ReadFailed
 from ..opf import entitlement_reads as reads
 from .opf_client import get_opf_client
+
+__all__ = ["ReadFailed", "account_entitlements", "describe", "reads_configured"]
 
 
 def reads_configured() -> bool:

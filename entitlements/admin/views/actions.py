@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ... import messages
-from ...opf import ReadFailed
 from ...services.audit import utc_text
+from ...services.opf_reads import ReadFailed
 from ...services.reconciliation import check_change
 from ...services.refresh import Asker, refresh_account, refresh_entitlement
 from .base import AdminFlowView, change_url

@@ -12,10 +12,9 @@ from django.shortcuts import redirect
 from ... import messages, rules, selectors
 from ...exceptions import ChangeRefused
 from ...forms import ChangeProductForm, reason_label
-from ...opf import ReadFailed
 from ...outcomes import Outcome
 from ...services import change_product
-from ...services.opf_reads import reads_configured
+from ...services.opf_reads import ReadFailed, reads_configured
 from ...services.refresh import Asker, refresh_entitlement
 from .actions import confirmed_text
 from .base import AdminFlowView, change_url
