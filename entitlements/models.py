@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .outcomes import BLOCKING, FINISHED, Outcome
+from .upkeep import RECONCILIATION, Settlement  # and registers ReviewMark, SyncCheckpoint
 
 
 class Product(models.Model):
@@ -73,11 +74,8 @@ class Entitlement(models.Model):
     # the occurredAt of the newest notification applied. An older one arriving late is ignored.
     product_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # When a read of OPF last showed this entitlement (a refresh, sync_from_opf, reconciliation),
-    # whether or not it differed from the mirror.
-    confirmed_by_opf_at = models.DateTimeField(
-        "last confirmed by OPF", null=True, blank=True, editable=False
-    )
+    # When a read of OPF last showed it (refresh, sync, reconciliation), different or not.
+    confirmed_by_opf_at = models.DateTimeField("last confirmed by OPF", null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -88,8 +86,9 @@ class Entitlement(models.Model):
                 name="entitlement_pending",
                 condition=Q(pending_product__isnull=False),
             ),
-            # The few flagged for review, counted and listed on "Needs attention".
-            models.Index(fields=["id"], name="entitlement_review", condition=Q(needs_review=True)),
+            models.Index(  # the few flagged for review, listed on "Needs attention"
+                fields=["id"], name="entitlement_review", condition=Q(needs_review=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -107,25 +106,12 @@ class ChangeOrigin(models.TextChoices):
     REFRESH = "refresh", "refreshed from OPF"
 
 
-class Settlement(models.TextChoices):
-    """What a supervisor or reconciliation found in OPF about a change OPF never answered
-    clearly; kept beside the change's own outcome, which stays as OPF (or the provider) said."""
-
-    APPLIED = "applied", "settled applied"
-    NOT_APPLIED = "not_applied", "settled not applied"
-
-
-# Who settles when no person does: `reconcile_changes`, from OPF's state.
-RECONCILIATION = "reconciliation"
-
-
 class AuditQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("Audit records are never deleted.")
 
     def open(self):
-        """Changes that block another one on their entitlement: in flight, awaiting
-        confirmation or of unknown outcome, and not settled (the partial unique index's rows)."""
+        """Changes that block another on their entitlement (the partial unique index's rows)."""
         return self.filter(outcome__in=sorted(BLOCKING), settlement="")
 
 
@@ -178,18 +164,21 @@ class ChangeAttempt(models.Model):
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The bulk change (issue 12) this attempt was part of; None for an agent's own change.
+    bulk_job = models.ForeignKey(
+        "entitlements.BulkJob",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # served by change_bulk_job_entitlement
+    )
 
-    # The settlement (issue 10): written once, by services/audit.py's settle_change; the
-    # outcome, OPF status and answer above stay as they were.
+    # The settlement (issue 10), written once by audit.settle_change; the outcome above stays.
     settlement = models.CharField(max_length=12, choices=Settlement.choices, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
-    settled_by = models.CharField(
-        max_length=150, blank=True, help_text=f"The supervisor, or {RECONCILIATION!r}."
-    )
-    settlement_opf_state = models.CharField(
-        "what OPF showed", max_length=450, blank=True,
-        help_text="The product and status OPF's read showed, when one was made.",
-    )  # fmt: skip
+    settled_by = models.CharField(max_length=150, blank=True)  # a username or RECONCILIATION
+    settlement_opf_state = models.CharField("what OPF showed", max_length=450, blank=True)
     settlement_note = models.TextField(blank=True)
 
     objects = AuditQuerySet.as_manager()
@@ -206,7 +195,6 @@ class ChangeAttempt(models.Model):
             # entitlement, whatever the number of agents or processes.
             models.UniqueConstraint(
                 fields=["entitlement"],
-                # A settled change no longer blocks.
                 condition=Q(outcome__in=sorted(o.value for o in BLOCKING), settlement=""),
                 name="one_open_change_per_entitlement",
             ),
@@ -218,6 +206,11 @@ class ChangeAttempt(models.Model):
             models.Index(fields=["outcome", "-created_at"], name="change_outcome_time"),
             models.Index(fields=["actor_username", "-created_at"], name="change_actor_time"),
             models.Index(fields=["provider_id", "-created_at"], name="change_provider_time"),
+            models.Index(
+                fields=["bulk_job", "entitlement"],
+                name="change_bulk_job_entitlement",
+                condition=Q(bulk_job__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -248,10 +241,6 @@ class ChangeAttempt(models.Model):
     def made_at_provider(self) -> bool:
         """Reported by OPF as made by the customer at the provider, not through the portal."""
         return self.origin == ChangeOrigin.PROVIDER
-
-    @property
-    def settled(self) -> bool:
-        return bool(self.settlement)
 
     @property
     def credentials_refused(self) -> bool:
@@ -351,5 +340,60 @@ class NotificationDelivery(models.Model):
         raise PermissionError("Notification deliveries are never deleted.")
 
 
-# Reviews and the sync checkpoint live beside, registered with the app through this module.
-from .upkeep import ReviewMark, SyncCheckpoint  # noqa: E402, F401
+class StatMeasure(models.TextChoices):
+    """What one row of the dashboard's aggregate counts (see entitlements/change_stats.py)."""
+
+    OUTCOME = "outcome", "portal changes by outcome"
+    PROVIDER_CHANGE = "provider_change", "changes made at the provider"
+    REASON = "reason", "portal changes by reason"
+    AGENT = "agent", "portal changes by agent"
+    OPF_CALL = "opf_call", "changeProduct calls"
+    OPF_ERROR = "opf_error", "changeProduct calls without a usable answer"
+    OPF_LATENCY = "opf_latency", "changeProduct calls by latency bucket"
+
+
+class DailyChangeStat(models.Model):
+    """The supervisors' dashboard aggregate: one counter per day, measure and key.
+
+    Not part of the audit: kept in the transaction that finishes a change record, so it always
+    agrees with ChangeAttempt, and rebuilt from it by `manage.py rebuild_dashboard_stats`.
+    `day` is the change's created_at date in the portal's time zone; `key` is an outcome, a
+    reason code, a username or a latency bucket's upper bound in ms ("" for plain counts).
+    """
+
+    day = models.DateField()
+    measure = models.CharField(max_length=20, choices=StatMeasure.choices)
+    key = models.CharField(max_length=150, blank=True)
+    # Not a Positive field: a move between outcomes must never fail the audit's transaction.
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily change figure"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "measure", "key"], name="daily_change_stat_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.key}: {self.count}"
+
+
+# Bulk tier migration (issue 12): its models live with its code; imported here to be registered.
+from .bulk.models import BulkJob, BulkJobEvent, BulkJobItem, RequestSlot  # noqa: E402
+
+__all__ = [
+    "BulkJob",
+    "BulkJobEvent",
+    "BulkJobItem",
+    "ChangeAttempt",
+    "ChangeOrigin",
+    "DailyChangeStat",
+    "DeliveryResult",
+    "Entitlement",
+    "EntitlementStatus",
+    "NotificationDelivery",
+    "Product",
+    "RequestSlot",
+    "Settlement",
+    "StatMeasure",
+    "RECONCILIATION",
+]

@@ -40,7 +40,7 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
 # --- Supervisors: changes that need a person (issue 5) ----------------------------------------
 
 
-def _confirmation_cutoff(now: datetime | None) -> datetime:
+def confirmation_cutoff(now: datetime | None) -> datetime:
     deadline = settings.CONFIRMATION_DEADLINE  # seconds; a timedelta is understood too
     if not isinstance(deadline, timedelta):
         deadline = timedelta(seconds=deadline)
@@ -51,7 +51,7 @@ def is_overdue(change: ChangeAttempt, now: datetime | None = None) -> bool:
     """Whether `change`, awaiting confirmation, has waited past CONFIRMATION_DEADLINE."""
     return (
         change.outcome == Outcome.AWAITING_CONFIRMATION
-        and change.created_at < _confirmation_cutoff(now)
+        and change.created_at < confirmation_cutoff(now)
     )
 
 
@@ -60,7 +60,7 @@ def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
     made, newest first (matrix row R3)."""
     return (
         ChangeAttempt.objects.open()
-        .filter(outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now))
+        .filter(outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=confirmation_cutoff(now))
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")
     )

@@ -1,9 +1,21 @@
 """Records of the portal's upkeep beside the mirror and the audit: supervisors' reviews of what
-was kept for review, and where `sync_from_opf` got to."""
+was kept for review, where `sync_from_opf` got to, and the words of a change's settlement."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+class Settlement(models.TextChoices):
+    """What a supervisor or reconciliation found in OPF about a change OPF never answered
+    clearly; kept beside the change's own outcome, which stays as OPF (or the provider) said."""
+
+    APPLIED = "applied", "settled applied"
+    NOT_APPLIED = "not_applied", "settled not applied"
+
+
+# Who settles when no person does: `reconcile_changes`, from OPF's state.
+RECONCILIATION = "reconciliation"
 
 
 class KeptQuerySet(models.QuerySet):

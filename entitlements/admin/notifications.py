@@ -8,8 +8,9 @@ from django.contrib import admin
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from ..models import NotificationDelivery, ReviewMark
+from ..models import NotificationDelivery
 from ..services.review import mark_notification_reviewed
+from ..upkeep import ReviewMark
 from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .views import MarkReviewedView
 

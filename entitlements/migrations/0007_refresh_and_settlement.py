@@ -84,7 +84,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0005_notifications'),
+        ('entitlements', '0010_daily_change_stats'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='changeattempt',
             name='settled_by',
-            field=models.CharField(blank=True, help_text="The supervisor, or 'reconciliation'.", max_length=150),
+            field=models.CharField(blank=True, max_length=150),
         ),
         migrations.AddField(
             model_name='changeattempt',
@@ -143,12 +143,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='changeattempt',
             name='settlement_opf_state',
-            field=models.CharField(blank=True, help_text="The product and status OPF's read showed, when one was made.", max_length=450, verbose_name='what OPF showed'),
+            field=models.CharField(blank=True, max_length=450, verbose_name='what OPF showed'),
         ),
         migrations.AddField(
             model_name='entitlement',
             name='confirmed_by_opf_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last confirmed by OPF'),
+            field=models.DateTimeField(blank=True, null=True, verbose_name='last confirmed by OPF'),
         ),
         migrations.AlterField(
             model_name='changeattempt',

@@ -5,24 +5,26 @@ Every service that records a change (the change flow, provider-side changes and 
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
 `finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
 one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from ..change_stats import count_finish
 from ..models import (
     ChangeAttempt,
     ChangeOrigin,
     Entitlement,
     NotificationDelivery,
     Product,
-    ReviewMark,
     Settlement,
     new_correlation_id,
 )
 from ..opf import ChangeProductResult
 from ..outcomes import SETTLEABLE, Outcome
+from ..upkeep import ReviewMark
 
 # The reason code of a refresh record: the mirror was brought in line with a read of OPF.
 REFRESH_REASON = "opf_refresh"
@@ -55,6 +57,7 @@ def record_change(
     outcome: Outcome = Outcome.IN_FLIGHT,
     detail: str = "",
     finished_at: datetime | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Create the audit record of one change of `entitlement` from its current product.
 
@@ -64,7 +67,8 @@ def record_change(
     A portal change is created "in flight" before OPF is called and finished by `finish_change`.
     A change that already happened elsewhere (reported by OPF) is created finished: pass its
     `outcome` and `finished_at`. A second open change of the same entitlement raises
-    IntegrityError (the database's one-open-change constraint).
+    IntegrityError (the database's one-open-change constraint). `bulk_job` is the BulkJob the
+    change is part of (entitlements/bulk), None for any other change.
     """
     if (outcome == Outcome.IN_FLIGHT) != (finished_at is None):
         raise ValueError("A change is created in flight, or finished with its finished_at.")
@@ -73,7 +77,7 @@ def record_change(
         if user is not None
         else {"actor_username": actor_username, "actor_name": actor_name}
     )
-    return ChangeAttempt.objects.create(
+    change = ChangeAttempt.objects.create(
         correlation_id=new_correlation_id(),
         origin=origin,
         user=user,
@@ -86,7 +90,11 @@ def record_change(
         outcome=outcome,
         detail=detail,
         finished_at=finished_at,
+        bulk_job=bulk_job,
     )
+    if outcome != Outcome.IN_FLIGHT:
+        count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
+    return change
 
 
 def finish_change(
@@ -133,6 +141,7 @@ def finish_change(
     )
     if finished:
         change.take_stored_values(fields)
+        count_finish(change, was=was)  # the dashboard's figures, in the same transaction
     return bool(finished)
 
 

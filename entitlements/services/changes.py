@@ -50,11 +50,13 @@ def change_product(
     reason_code: str,
     comment: str = "",
     expected_version: int | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
 
     Raises ChangeRefused (with a message for the agent) when nothing was sent.
-    `expected_version` is the entitlement version the agent's form was opened on.
+    `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
+    the BulkJob this change is part of, named by its record.
     """
     if not _valid_reason(reason_code):
         raise ChangeRefused(messages.REASON_REQUIRED)
@@ -71,6 +73,7 @@ def change_product(
         reason_code=reason_code,
         comment=comment,
         expected_version=expected_version,
+        bulk_job=bulk_job,
     )
     log.info(
         "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
@@ -109,6 +112,7 @@ def _record_intent(
     reason_code: str,
     comment: str,
     expected_version: int | None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     try:
         with transaction.atomic():
@@ -131,6 +135,7 @@ def _record_intent(
                 user=user,
                 reason_code=reason_code,
                 comment=comment,
+                bulk_job=bulk_job,
             )
     except IntegrityError as exc:
         # Asked only now, outside the failed transaction, to say what blocks the change.

@@ -215,7 +215,7 @@ def _settle_awaited_change(
     if change.outcome == decision or (confirmed and change.outcome == Outcome.COMPLETED):
         label = Outcome(change.outcome).label
         return Effect(DeliveryResult.ALREADY_APPLIED, f"The change was already {label}.")
-    if change.settled:
+    if change.settlement:
         return Effect(
             DeliveryResult.UNMATCHED,
             f"The change was {change.get_settlement_display()} before; it stays so. Kept for "

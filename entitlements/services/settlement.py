@@ -65,7 +65,7 @@ def apply_settlement(
 
 def may_be_settled(change: ChangeAttempt, now: datetime | None = None) -> bool:
     """A change of unknown outcome, or one whose confirmation is overdue, not yet settled."""
-    if change.settled:
+    if change.settlement:
         return False
     if change.outcome == Outcome.OUTCOME_UNKNOWN:
         return True

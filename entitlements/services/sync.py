@@ -16,9 +16,10 @@ from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import SyncCheckpoint, new_correlation_id
+from ..models import new_correlation_id
 from ..opf import EntitlementPage
 from ..opf import entitlement_reads as reads
+from ..upkeep import SyncCheckpoint
 from .opf_client import get_opf_client
 from .refresh import Asker, Refreshed, apply_records, refresh_account
 

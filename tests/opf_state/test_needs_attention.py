@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from entitlements.models import DeliveryResult, Entitlement, NotificationDelivery, ReviewMark
+from entitlements.models import DeliveryResult, Entitlement, NotificationDelivery
+from entitlements.upkeep import ReviewMark
 from tests.admin.conftest import messages_of
 
 pytestmark = pytest.mark.django_db

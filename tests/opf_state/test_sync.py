@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from entitlements.models import ChangeAttempt, ChangeOrigin, Entitlement, Product, SyncCheckpoint
+from entitlements.models import ChangeAttempt, ChangeOrigin, Entitlement, Product
 from entitlements.services.sync import Lease, sync_whole_mirror
+from entitlements.upkeep import SyncCheckpoint
 
 from .conftest import BASIC, PREMIUM
 
