@@ -146,7 +146,10 @@ def _open_links(counts: dict[str, int]) -> list[dict]:
             "label": "Open",
             "help": "in flight or awaiting the provider's confirmation",
             "count": counts["in_flight"] + counts["awaiting"],
-            "url": _audit_url(outcome__in=f"{Outcome.IN_FLIGHT},{Outcome.AWAITING_CONFIRMATION}"),
+            "url": _audit_url(
+                outcome__in=f"{Outcome.IN_FLIGHT},{Outcome.AWAITING_CONFIRMATION}",
+                settlement="none",  # a settled change is no longer open (issue 10)
+            ),
             "name": "open",
         },
         {
@@ -160,7 +163,7 @@ def _open_links(counts: dict[str, int]) -> list[dict]:
             "label": "Outcome unknown",
             "help": "to check in OPF and settle",
             "count": counts["unknown"],
-            "url": _audit_url(outcome__exact=Outcome.OUTCOME_UNKNOWN),
+            "url": _audit_url(outcome__exact=Outcome.OUTCOME_UNKNOWN, settlement="none"),
             "name": "unknown",
         },
     ]

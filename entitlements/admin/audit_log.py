@@ -160,7 +160,10 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         name = messages.NEEDS_ATTENTION
         match = request.resolver_match
         if match is not None and match.url_name == "index":
-            count = selectors.attention_count()
+            # Asked twice per page (the index's list and the sidebar's): counted once.
+            if not hasattr(request, "needs_attention_count"):
+                request.needs_attention_count = selectors.attention_count()
+            count = request.needs_attention_count
             more = "+" if count >= selectors.ATTENTION_COUNT_CAP else ""
             name = f"{name} ({count}{more})"
         return [{
