@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from .. import messages, rules
+from ..audit_chain import sealed_transaction
 from ..models import ChangeAttempt, Entitlement, Product
-from .models import BulkJob, BulkJobEvent, BulkJobItem, EventKind, ItemState
+from .models import BulkJob, BulkJobItem, EventKind, ItemState
+from .states import record_event
 
 PERMISSION = "entitlements.run_bulk_changes"
 IDS_COLUMN = "entitlementId"
@@ -136,7 +137,7 @@ def plan_job(request: PlanRequest) -> BulkJob:
     """Store the plan as a BulkJob in state "planned" (nothing is sent) and return it."""
     check_request(request)
     user = request.user
-    with transaction.atomic():
+    with sealed_transaction():
         job = BulkJob.objects.create(
             created_by=user,
             created_by_username=user.get_username(),
@@ -152,11 +153,10 @@ def plan_job(request: PlanRequest) -> BulkJob:
         job.qualifying_count = summary.qualifying
         job.blocked_count = summary.blocked_total
         job.save(update_fields=["plan", "qualifying_count", "blocked_count"])
-        BulkJobEvent.objects.create(
-            job=job,
-            kind=EventKind.PLANNED,
+        record_event(
+            job,
+            EventKind.PLANNED,
             user=user,
-            actor_username=user.get_username(),
             detail=f"{summary.qualifying} qualify, {summary.blocked_total} blocked.",
         )
     return job

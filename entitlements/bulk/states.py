@@ -5,21 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..audit_chain import seal, sealed_transaction
 from .models import BulkJob, BulkJobEvent, BulkJobItem, EventKind, ItemState, JobState
 
 
 def record_event(job: BulkJob, kind: EventKind, *, user=None, detail: str = "") -> BulkJobEvent:
-    return BulkJobEvent.objects.create(
+    """One event of the job's audit trail, sealed in the audit chain (docs/audit.md): call it
+    inside a sealed_transaction()."""
+    event = BulkJobEvent.objects.create(
         job=job,
         kind=kind,
         user=user,
         actor_username=user.get_username() if user is not None else "portal",
         detail=detail,
     )
+    seal(kind="bulk.event", subject=event)
+    return event
 
 
 def processed_count(job_id: int) -> int:
@@ -55,7 +59,7 @@ def transition(
         changes["finished_at"] = now
     if new_run:
         changes.update(run_started_at=now, processed_at_run_start=processed_count(job.pk))
-    with transaction.atomic():
+    with sealed_transaction():
         current = BulkJob.objects.filter(pk=job.pk, state__in=list(from_states))
         if generation is not None:
             current = current.filter(generation=generation)

@@ -84,7 +84,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0010_daily_change_stats'),
+        ('entitlements', '0008_audit_seals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -29,6 +29,7 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
+from entitlements.opf.metrics import CHANGE_PRODUCT_CALLS, CHANGE_PRODUCT_SECONDS
 from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, EntitlementPage
 from entitlements.opf.tokens import TokenCache, TokenProvider
 from entitlements.opf.transport import build_session
@@ -236,6 +237,8 @@ def _change_result(exchange: Exchange) -> ChangeProductResult:
         credentials_refused=exchange.end is End.CREDENTIALS_REFUSED,
         detail=detail,
     )
+    CHANGE_PRODUCT_CALLS.labels(outcome.value).inc()
+    CHANGE_PRODUCT_SECONDS.observe(result.duration_ms / 1000)
     _log_change(result)
     return result
 

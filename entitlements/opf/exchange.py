@@ -21,6 +21,7 @@ import urllib3
 from entitlements.opf.answers import CREDENTIALS_REFUSED
 from entitlements.opf.config import OpfConfig
 from entitlements.opf.errors import TokenUnavailable
+from entitlements.opf.metrics import OPF_REQUESTS, status_label
 from entitlements.opf.results import HttpAttempt
 from entitlements.opf.tokens import TokenProvider
 from entitlements.opf.transport import (
@@ -229,6 +230,10 @@ class _Call:
 
     def _record(self, reply: Reply, note: str) -> None:
         self._attempts.append(HttpAttempt(reply.status, round(reply.duration_ms, 1), note))
+        connected = reply.failure is None or reply.failure.reached
+        OPF_REQUESTS.labels(
+            self._request.name, status_label(reply.status) if connected else "not_connected"
+        ).inc()
 
     def _end(self, end: End, reply: Reply | None, reason: str) -> Exchange:
         attempts = tuple(self._attempts)

@@ -4,15 +4,20 @@ review is recorded here, nowhere else.
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
 `finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
+creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
+transactions are `sealed_transaction()` blocks.
 Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.utils import timezone
 
+from ..audit_chain import seal
 from ..change_stats import count_finish
+from ..metrics import CHANGES_FINISHED
 from ..models import (
     ChangeAttempt,
     ChangeOrigin,
@@ -92,6 +97,7 @@ def record_change(
         finished_at=finished_at,
         bulk_job=bulk_job,
     )
+    seal(kind="change.created", subject=change)
     if outcome != Outcome.IN_FLIGHT:
         count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
     return change
@@ -141,8 +147,21 @@ def finish_change(
     )
     if finished:
         change.take_stored_values(fields)
+        seal(kind="change.finished", subject=change)
         count_finish(change, was=was)  # the dashboard's figures, in the same transaction
+        # Counted once the outcome is committed (a rolled-back one never happened).
+        transaction.on_commit(CHANGES_FINISHED.labels(outcome.value).inc)
     return bool(finished)
+
+
+def log_fields(change: ChangeAttempt) -> dict[str, str]:
+    """What a log line about `change` carries as fields (JSON logs, careportal.logs)."""
+    return {
+        "correlation_id": change.correlation_id,
+        "user": change.actor_username,
+        "entitlement": change.entitlement_opf_id,
+        "outcome": "" if change.outcome == Outcome.IN_FLIGHT else change.outcome,
+    }
 
 
 def record_refresh(
@@ -203,6 +222,7 @@ def settle_change(
     )
     if settled:
         change.take_stored_values(fields)
+        seal(kind="change.settled", subject=change)
     return bool(settled)
 
 
@@ -214,10 +234,12 @@ def record_review(
     entitlement: Entitlement | None = None,
 ) -> ReviewMark:
     """A supervisor marked a notification kept for review, or a flagged entitlement, reviewed."""
-    return ReviewMark.objects.create(
+    mark = ReviewMark.objects.create(
         user=user,
         actor_username=user.get_username(),
         delivery=delivery,
         entitlement=entitlement,
         note=note,
-    )  # fmt: skip
+    )
+    seal(kind="review.recorded", subject=mark)
+    return mark

@@ -7,17 +7,20 @@ outside any transaction or row lock, and updates the mirror from the outcome.
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
+from careportal.logs import add_to_change_log_context, change_log_context
+
 from .. import messages, rules
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
 from ..opf.client import validate_identifier
 from ..outcomes import Outcome
 from ..selectors import open_change
-from .audit import finish_change, record_change
+from .audit import finish_change, log_fields, record_change
 from .mirror import update_mirror
 from .opf_client import get_opf_client
 
@@ -75,33 +78,34 @@ def change_product(
         expected_version=expected_version,
         bulk_job=bulk_job,
     )
-    log.info(
-        "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
-        change.correlation_id,
-        change.entitlement_opf_id,
-        change.from_product.opf_id,
-        new_product.opf_id,
-        change.actor_username,
-        extra={"correlation_id": change.correlation_id},
-    )
+    # Every line logged until the outcome is recorded is about this change (JSON logs), the
+    # OPF client's and the token provider's too.
+    with change_log_context(**log_fields(change)):
+        log.info(
+            "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
+            change.correlation_id,
+            change.entitlement_opf_id,
+            change.from_product.opf_id,
+            new_product.opf_id,
+            change.actor_username,
+        )
+        return record_outcome(change=change, result=_call_opf(change, new_product))
+
+
+def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
     try:
-        result = get_opf_client().change_product(
+        return get_opf_client().change_product(
             entitlement_id=change.entitlement_opf_id,
             product_id=new_product.opf_id,
             correlation_id=change.correlation_id,
         )
     except Exception:
         # A bug of ours mid-call: we cannot tell whether OPF got the request.
-        log.exception(
-            "change_product crashed correlation_id=%s",
-            change.correlation_id,
-            extra={"correlation_id": change.correlation_id},
-        )
-        result = _unknown_result(
+        log.exception("change_product crashed correlation_id=%s", change.correlation_id)
+        return _unknown_result(
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
         )
-    return record_outcome(change=change, result=result)
 
 
 def _record_intent(
@@ -115,9 +119,11 @@ def _record_intent(
     bulk_job=None,
 ) -> ChangeAttempt:
     try:
-        with transaction.atomic():
+        with sealed_transaction():
             current = (
-                Entitlement.objects.select_for_update()
+                # Only the entitlement's row: locking its product too would queue every change
+                # of that product behind this one (and deadlock with a sealer's key check).
+                Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
             )
@@ -147,7 +153,7 @@ def _record_intent(
 def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
     """Store OPF's answer on the change and bring the mirror in line with it."""
     now = timezone.now()
-    with transaction.atomic():
+    with sealed_transaction():
         # Lock order: the change, then its entitlement (the notification handler's order too).
         recorded = finish_change(
             change=change,
@@ -162,14 +168,16 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         change.refresh_from_db()
+        add_to_change_log_context(outcome=change.outcome)
         log.info(
             "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
             change.correlation_id,
             change.outcome,
             result.http_status,
-            extra={"correlation_id": change.correlation_id},
+            extra=log_fields(change),
         )
         return change
+    add_to_change_log_context(outcome=change.outcome)
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -178,7 +186,7 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
         change.entitlement_opf_id,
         result.http_status,
         result.duration_ms,
-        extra={"correlation_id": change.correlation_id},
+        extra=log_fields(change),
     )
     return change
 
@@ -208,8 +216,10 @@ def mark_unfinished_as_unknown(
     Nothing is resent: the request may have reached OPF, so it is reconciled.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
-        "created_at"
+    stale = (
+        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
+        .select_related("from_product", "to_product")  # sealed with the record
+        .order_by("created_at")
     )
     if dry_run:
         return list(stale)

@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
+from ..audit_chain import seal, sealed_transaction
 from ..models import (
     ChangeAttempt,
     ChangeOrigin,
@@ -25,7 +26,7 @@ from ..models import (
 )
 from ..notifications.payload import EventType, Notification
 from ..outcomes import BLOCKING, Outcome
-from .audit import finish_change, record_change, utc_text
+from .audit import finish_change, log_fields, record_change, utc_text
 from .mirror import flag_for_review, update_mirror
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def apply_notification(
     if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
         return AppliedNotification(DUPLICATE, "already received", None)
     try:
-        with transaction.atomic():
+        with sealed_transaction():
             entitlement = _lock_for_notification(notification)
             if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
                 raise _Duplicate
@@ -92,6 +93,7 @@ def apply_notification(
                 headers=headers,
                 remote_addr=remote_addr,
             )
+            seal(kind="notification.kept", subject=delivery)
     except _Duplicate:
         return AppliedNotification(DUPLICATE, "already received", None)
     except IntegrityError:
@@ -109,6 +111,7 @@ def apply_notification(
         notification.entitlement_id,
         effect.change.correlation_id if effect.change else notification.correlation_id,
         effect.detail,
+        extra=log_fields(effect.change) if effect.change else {},
     )
     return AppliedNotification(effect.result, effect.detail, delivery.pk)
 
@@ -178,7 +181,10 @@ def _awaited_change(entitlement: Entitlement, notification: Notification):
     Read with a lock: an open one is already ours (_lock_for_notification), so this re-reads it
     without waiting; a finished one never changes.
     """
-    changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related("to_product")
+    changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related(
+        "from_product",
+        "to_product",  # both sealed with the record
+    )
     if notification.correlation_id:
         change = changes.filter(correlation_id=notification.correlation_id).first()
         if change is None:

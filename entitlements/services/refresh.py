@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
+from ..audit_chain import sealed_transaction
 from ..models import Entitlement, Product
 from ..opf import OpfEntitlement
 from .audit import record_refresh
@@ -79,7 +79,7 @@ def apply_records(
     products = {
         p.opf_id: p for p in Product.objects.filter(opf_id__in={r.product_id for r in records})
     }
-    with transaction.atomic():
+    with sealed_transaction():  # each refresh record sealed in the audit's chain
         # Plain rows, locked: a page is mostly unchanged, and building models costs more than
         # comparing. The few that differ are read whole in _update.
         mirror = {

@@ -9,15 +9,15 @@ audit.settle_change. The entitlement is then unblocked, and on the new product w
 import logging
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from .. import messages
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeRefused
 from ..models import ChangeAttempt, Settlement
 from ..outcomes import Outcome
 from ..selectors import is_overdue
-from .audit import settle_change
+from .audit import log_fields, settle_change
 from .mirror import update_mirror
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def apply_settlement(
 ) -> bool:
     """Settle `change` and bring its entitlement in line, in one transaction; False when it was
     no longer open (finished, settled, or answered meanwhile): then nothing changed."""
-    with transaction.atomic():
+    with sealed_transaction():
         # The same order as record_outcome: the change record, then its entitlement.
         if not settle_change(
             change=change,
@@ -58,7 +58,7 @@ def apply_settlement(
         change.correlation_id,
         change.outcome,
         opf_state,
-        extra={"correlation_id": change.correlation_id},
+        extra=log_fields(change),
     )
     return True
 
