@@ -138,3 +138,15 @@ def test_report_overdue_reports_the_same_set(open_changes, kept, flagged, capsys
     assert sorted(e["entitlement"] for e in report["entitlements_for_review"]) == [
         "ENT-NFX-1", "ENT-NFX-2",
     ]  # fmt: skip
+
+
+def test_settlements_and_reviews_are_sealed_and_the_chain_verifies(open_changes, kept, supervisor):
+    from entitlements.models import Seal
+    from entitlements.services import settle_unknown_change
+    from entitlements.services.review import mark_notification_reviewed
+
+    settle_unknown_change(change=open_changes["applied"], applied=True, user=supervisor, note="ok")
+    mark_notification_reviewed(kept, user=supervisor, note="known test account")
+    assert Seal.objects.filter(kind="change.settled").count() == 1
+    assert Seal.objects.filter(kind="review.recorded").count() == 1
+    call_command("verify_audit")  # raises CommandError when a sealed row differs from its seal
