@@ -84,7 +84,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0008_audit_seals'),
+        ('entitlements', '0006_integrity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
