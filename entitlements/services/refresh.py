@@ -84,7 +84,7 @@ def apply_records(
         # comparing. The few that differ are read whole in _update.
         mirror = {
             row.opf_id: row
-            for row in Entitlement.objects.select_for_update()
+            for row in Entitlement.objects.select_for_update(of=("self",))
             .filter(opf_id__in=[r.entitlement_id for r in records])
             .values_list(*_COMPARED, named=True)
         }
