@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DECISION",
         help="confirm or decline, optionally per provider: DisneyPlus_EU=decline,confirm",
     )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep OPF's catalogue and entitlements in FILE: read at start when it exists "
+        "(instead of --catalogue and --entitlements), rewritten after every change",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 client_secret=args.client_secret,
             ),
             verbose=args.verbose,
+            state_file=args.state,
             notify_url=args.notify_url,
             notify_secret=args.notify_secret,
             notify_delay=args.notify_delay,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from . import control
@@ -18,6 +19,7 @@ from .handler import Plumbing, SandboxHTTPServer
 from .keycloak import Credentials, TokenIssuer
 from .notifier import SETTINGS as NOTIFY_SETTINGS
 from .notifier import Notifier
+from .persist import read_state, write_state
 from .recording import RecordedRequest, Recorder
 from .routing import ENTITLEMENTS_PATH, change_product_path
 from .state import OpfState
@@ -48,10 +50,18 @@ class Sandbox:
         auth_failure_status: int = 403,
         credentials: Credentials | None = None,
         verbose: bool = False,
+        state_file: str | Path | None = None,
         **notify: Any,
     ) -> None:
+        """`state_file`: OPF's data is read from it when it exists (instead of `products` and
+        `entitlements`) and written to it after every change (persist.py)."""
         self.host, self.port, self.verbose = host, port, verbose
         self.opf = OpfState()
+        saved = read_state(state_file) if state_file is not None else None
+        if saved is not None:
+            products, entitlements = saved
+        if state_file is not None:
+            self.opf.on_change = partial(write_state, state_file)
         self.tokens = TokenIssuer(credentials)
         self.recorder = Recorder()
         self.fault_queue = FaultQueue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
@@ -48,6 +48,13 @@ class OpfState:
         self._by_account: dict[str, list[str]] = {}
         # Providers whose changes OPF accepts with 202 and confirms later.
         self.confirm_later: set[str] = set(confirm_later)
+        # Called after every change with the lock held, so saves follow the order of changes
+        # (persist.py: the --state file).
+        self.on_change: Callable[[list[Product], list[Entitlement]], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(list(self._products.values()), list(self._entitlements.values()))
 
     def load(
         self,
@@ -68,6 +75,7 @@ class OpfState:
                 self._by_account = {}
                 for e in new_entitlements:
                     self._by_account.setdefault(e.account_id, []).append(e.entitlement_id)
+            self._changed()
 
     def products(self) -> list[Product]:
         with self._lock:
@@ -121,6 +129,7 @@ class OpfState:
                 entitlement.product_id = product_id
             if status is not None:
                 entitlement.status = status
+            self._changed()
             return replace(entitlement)
 
     def change_product(
@@ -168,6 +177,7 @@ class OpfState:
                 entitlement.product_id = product_id
                 entitlement.pending_product_id = None
                 status = 200
+            self._changed()
             snapshot = replace(entitlement)
 
         # The body describes the entitlement as OPF now holds it; on a 202 it still points to the
@@ -195,6 +205,7 @@ class OpfState:
                 if confirmed:
                     entitlement.product_id = product_id
                 entitlement.pending_product_id = None
+                self._changed()
             return replace(entitlement)
 
     def change_at_provider(
@@ -210,6 +221,7 @@ class OpfState:
             if product is None or current is None or product.provider_id != current.provider_id:
                 raise ValueError(f"{product_id} is not a product of the entitlement's provider")
             entitlement.product_id = product_id
+            self._changed()
             return replace(entitlement), product
 
     def set_status(self, entitlement_id: str, status: str) -> Entitlement:
@@ -220,4 +232,5 @@ class OpfState:
             if entitlement is None:
                 raise ValueError(f"no entitlement {entitlement_id}")
             entitlement.status = status
+            self._changed()
             return replace(entitlement)
