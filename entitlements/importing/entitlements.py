@@ -23,7 +23,11 @@ from entitlements.opf.identifiers import shown
 
 
 def import_entitlements(
-    *, path: Path | str, dry_run: bool = False, chunk_size: int = CHUNK_SIZE
+    *,
+    path: Path | str,
+    dry_run: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    only_new: bool = False,
 ) -> ImportReport:
     """Create or update entitlements from an OPF export; their products must be imported first.
 
@@ -31,7 +35,8 @@ def import_entitlements(
     product. A change awaiting the provider's confirmation (`pending_product`) is left alone:
     it is closed by OPF's notification or by a reconcile, which also finish its audit record.
     Any real change bumps `version`, so a change form opened before the import is stale.
-    Entitlements not in the file are kept.
+    Entitlements not in the file are kept. `only_new` creates the missing ones and leaves
+    those already in the mirror as they are (counted as kept): the demo's seed, see demo.py.
     """
     # One small dict for the whole file: a catalogue has hundreds of products, not millions.
     products = {
@@ -49,7 +54,7 @@ def import_entitlements(
         }
 
     def write(chunk: list[EntitlementRow], report: ImportReport, dry_run: bool) -> None:
-        _write_entitlements(chunk, report, dry_run, products=products)
+        _write_entitlements(chunk, report, dry_run, products=products, only_new=only_new)
 
     kind = ImportKind("entitlements", ENTITLEMENT_FIELDS, parse_entitlement, check, write)
     return run_import(Path(path), kind, dry_run=dry_run, chunk_size=chunk_size)
@@ -64,6 +69,7 @@ def _write_entitlements(
     dry_run: bool,
     *,
     products: dict[str, tuple[int, str]],
+    only_new: bool,
 ) -> None:
     def mirrored(row: EntitlementRow) -> dict[str, Any]:
         product_pk, provider_id = products[row.product_opf_id]
@@ -76,6 +82,9 @@ def _write_entitlements(
 
     entitlements = Entitlement.objects.only("opf_id", "version", *_ENTITLEMENT_MIRRORED)
     existing = entitlements.in_bulk([row.opf_id for row in chunk], field_name="opf_id")
+    if only_new:
+        report.kept += sum(row.opf_id in existing for row in chunk)
+        chunk = [row for row in chunk if row.opf_id not in existing]
     changing = [
         row.opf_id
         for row in chunk

@@ -32,6 +32,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     refused: int = 0  # bad rows; any refuses the whole file
+    kept: int = 0  # already there and left as they are (import_entitlements only_new)
     dry_run: bool = False
     file_refused: bool = False  # the file itself is unreadable or of the wrong shape
 
@@ -42,6 +43,8 @@ class ImportReport:
             f"{self.kind}: {self.created} created, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.refused} refused"
         )
+        if self.kept:
+            line += f", {self.kept} kept as they are"
         if self.refused:
             return f"{line} (nothing imported)"
         if self.dry_run:

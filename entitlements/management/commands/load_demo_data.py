@@ -6,7 +6,8 @@ from entitlements import importing
 class Command(BaseCommand):
     help = (
         "Import the shipped demo catalogue and entitlements (entitlements/demo_data/), the same "
-        "files the OPF sandbox serves. Safe to re-run."
+        "files the OPF sandbox starts from. Safe to re-run: entitlements already in the mirror "
+        "are kept as they are."
     )
 
     def handle(self, **options):
