@@ -26,3 +26,13 @@ class CarePortalAdminSite(admin.AdminSite):
             app["models"].extend(extra)
             app["models"].sort(key=lambda entry: entry["name"])
         return app_list
+
+    def index(self, request, extra_context=None):
+        """The first page, with what each model admin adds to it (`index_context(request)`,
+        e.g. the entitlements' search box and the agent's waiting changes), each shown by its
+        own include in templates/admin/index.html."""
+        context = {}
+        for model_admin in self._registry.values():
+            if hasattr(model_admin, "index_context"):
+                context.update(model_admin.index_context(request))
+        return super().index(request, {**context, **(extra_context or {})})

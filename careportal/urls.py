@@ -4,6 +4,8 @@ from django.views.generic import RedirectView
 
 from entitlements.views import opf_notification
 
+handler403 = "careportal.error_pages.permission_denied"
+handler404 = "careportal.error_pages.page_not_found"
 handler500 = "careportal.errors.server_error"
 
 urlpatterns = [

@@ -49,6 +49,7 @@ def change_product(
     user,
     reason_code: str,
     comment: str = "",
+    ticket: str = "",
     expected_version: int | None = None,
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
@@ -58,6 +59,10 @@ def change_product(
     """
     if not _valid_reason(reason_code):
         raise ChangeRefused(messages.REASON_REQUIRED)
+    # (A reason's direction is the form's concern: it offers only the reasons that fit.)
+    refusal = rules.ticket_refusal(ticket)
+    if refusal:
+        raise ChangeRefused(refusal)
     try:
         validate_identifier(entitlement.opf_id)
         validate_identifier(new_product.opf_id)
@@ -70,6 +75,7 @@ def change_product(
         user=user,
         reason_code=reason_code,
         comment=comment,
+        ticket=ticket,
         expected_version=expected_version,
     )
     log.info(
@@ -108,6 +114,7 @@ def _record_intent(
     user,
     reason_code: str,
     comment: str,
+    ticket: str,
     expected_version: int | None,
 ) -> ChangeAttempt:
     try:
@@ -131,6 +138,7 @@ def _record_intent(
                 user=user,
                 reason_code=reason_code,
                 comment=comment,
+                ticket=ticket,
             )
     except IntegrityError as exc:
         # Asked only now, outside the failed transaction, to say what blocks the change.
