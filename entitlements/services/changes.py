@@ -24,8 +24,12 @@ from .opf_client import get_opf_client
 log = logging.getLogger(__name__)
 
 
-def _valid_reason(reason_code: str) -> bool:
-    return reason_code in {code for code, _label in settings.CHANGE_REASONS}
+def _given_refusal(reason_code: str, ticket: str) -> str | None:
+    """Why the reason or Ticket given cannot go with a change (a reason's direction is the
+    form's concern: it offers only the reasons that fit)."""
+    if reason_code not in {code for code, _label in settings.CHANGE_REASONS}:
+        return messages.REASON_REQUIRED
+    return rules.ticket_refusal(ticket)
 
 
 def _unknown_result(detail: str, correlation_id: str = "") -> ChangeProductResult:
@@ -57,10 +61,7 @@ def change_product(
     Raises ChangeRefused (with a message for the agent) when nothing was sent.
     `expected_version` is the entitlement version the agent's form was opened on.
     """
-    if not _valid_reason(reason_code):
-        raise ChangeRefused(messages.REASON_REQUIRED)
-    # (A reason's direction is the form's concern: it offers only the reasons that fit.)
-    refusal = rules.ticket_refusal(ticket)
+    refusal = _given_refusal(reason_code, ticket)
     if refusal:
         raise ChangeRefused(refusal)
     try:

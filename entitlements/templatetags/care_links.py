@@ -12,4 +12,5 @@ register = template.Library()
 def account_link(account_id: str) -> str:
     if not account_id:
         return ""
-    return format_html('<a href="{}" class="account-link">{}</a>', account_url(account_id), account_id)
+    url = account_url(account_id)
+    return format_html('<a href="{}" class="account-link">{}</a>', url, account_id)
