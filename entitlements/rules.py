@@ -50,7 +50,7 @@ def product_refusal(entitlement: Entitlement, product: Product | None) -> str | 
 
 
 def tier_direction(product: Product, current: Product) -> str:
-    """"upgrade", "downgrade" or "same tier": `product`'s tier number against `current`'s."""
+    """ "upgrade", "downgrade" or "same tier": `product`'s tier number against `current`'s."""
     if product.tier > current.tier:
         return "upgrade"
     if product.tier < current.tier:

@@ -93,9 +93,7 @@ def open_changes(entitlement_ids) -> dict[int, ChangeAttempt]:
 def waiting_changes_of(username: str) -> QuerySet[ChangeAttempt]:
     """An agent's own changes still awaiting the provider's confirmation, oldest first."""
     return (
-        ChangeAttempt.objects.filter(
-            outcome=Outcome.AWAITING_CONFIRMATION, actor_username=username
-        )
+        ChangeAttempt.objects.filter(outcome=Outcome.AWAITING_CONFIRMATION, actor_username=username)
         .select_related("from_product", "to_product")
         .order_by("created_at", "id")
     )

@@ -27,8 +27,8 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     # The outcome first and the wide texts last, so a 1366 px screen with the sidebar open
     # shows outcome, OPF status and correlation id without sideways scrolling (care.css wraps).
     list_display = (
-        "created_at", "outcome_badge", "http_status", "entitlement_link", "account_link",
-        "from_to", "actor_username", "reason", "ticket", "short_comment", "correlation_id",
+        "created_at", "outcome_badge", "http_status", "correlation_id", "entitlement_link",
+        "account_link", "from_to", "actor_username", "reason", "ticket", "short_comment",
     )  # fmt: skip
     list_display_links = ("created_at",)
     list_select_related = ("from_product", "to_product")

@@ -47,7 +47,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         "status",
         "pending_product",
         "pending_since",
-        "needs_review",
+        "review_flag",
         "version",
         "created_at",
         "updated_at",
@@ -91,7 +91,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         since = formats.date_format(timezone.localtime(obj.pending_since), "DATETIME_FORMAT")
         return f"to {obj.pending_product.name}, waiting since {since}"
 
-    @admin.display(description="review")
+    @admin.display(description="needs review")
     def review_flag(self, obj):
         # A warning where it is true, nothing on the healthy rows (not a red cross on each).
         if not obj.needs_review:
@@ -114,10 +114,10 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
             *super().get_urls(),
         ]  # fmt: skip
 
-    def changelist_view(self, request, extra_context=None):
-        # Its search goes straight to the entitlement or account when one matches (FindView).
-        context = {"find_url": reverse("admin:entitlements_entitlement_find")}
-        return super().changelist_view(request, {**context, **(extra_context or {})})
+    @property
+    def find_url(self) -> str:
+        """The list's search goes straight to the entitlement or account when one matches."""
+        return reverse("admin:entitlements_entitlement_find")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = {"title": "Entitlement", **(extra_context or {})}

@@ -62,8 +62,10 @@ class AccountView(AdminFlowView):
 
     @staticmethod
     def model_admin_list_url(account_id: str) -> str:
-        return reverse("admin:entitlements_entitlement_changelist") + "?" + urlencode(
-            {"q": account_id}
+        return (
+            reverse("admin:entitlements_entitlement_changelist")
+            + "?"
+            + urlencode({"q": account_id})
         )
 
 
@@ -93,4 +95,3 @@ class FindView(AdminFlowView):
         if len(by_id) + len(accounts) != 1:
             return None
         return entitlement_url(by_id[0]) if by_id else account_url(accounts[0])
-
