@@ -137,7 +137,8 @@ NEW_PRODUCT_HELP = "Active tiers of the same service; the current one is not lis
 # The review step, by what OPF answered the last change of this provider (selectors).
 PROVIDER_MAY_CONFIRM = (
     "The provider may need to confirm this change. Until it does, the entitlement stays on "
-    "{product} and the change shows as waiting for provider confirmation."
+    "{product} and the change shows as waiting for provider confirmation. Tell the customer the "
+    "new tier starts once the change completes."
 )
 PROVIDER_CONFIRMS = (
     "{provider} confirms changes itself: until it does, usually within minutes, the entitlement "
