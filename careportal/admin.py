@@ -2,12 +2,22 @@
 
 from django.contrib import admin
 
+from entitlements.dashboard import supervisor_dashboard
+
 
 class CarePortalAdminSite(admin.AdminSite):
     site_header = "Care Portal"
     site_title = "Care Portal"
     index_title = "Customer care"
     site_url = None  # the portal is the admin; there is no public site to link to
+
+    def index(self, request, extra_context=None):
+        """The index; above the lists, supervisors (who may read the audit log) get their
+        dashboard (templates/admin/_dashboard.html), agents only the lists."""
+        context = dict(extra_context or {})
+        if request.user.has_perm("entitlements.view_changeattempt"):
+            context["dashboard"] = supervisor_dashboard()
+        return super().index(request, context)
 
     def get_app_list(self, request, app_label=None):
         """The admin's list, with the names care staff use and the supervisors' extra pages.

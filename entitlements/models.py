@@ -160,6 +160,15 @@ class ChangeAttempt(models.Model):
     # and resend shows as two.
     http_attempts = models.JSONField(default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The bulk change (issue 12) this attempt was part of; None for an agent's own change.
+    bulk_job = models.ForeignKey(
+        "entitlements.BulkJob",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # served by change_bulk_job_entitlement
+    )
 
     objects = AuditQuerySet.as_manager()
 
@@ -186,6 +195,11 @@ class ChangeAttempt(models.Model):
             models.Index(fields=["outcome", "-created_at"], name="change_outcome_time"),
             models.Index(fields=["actor_username", "-created_at"], name="change_actor_time"),
             models.Index(fields=["provider_id", "-created_at"], name="change_provider_time"),
+            models.Index(
+                fields=["bulk_job", "entitlement"],
+                name="change_bulk_job_entitlement",
+                condition=Q(bulk_job__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -311,3 +325,112 @@ class NotificationDelivery(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Notification deliveries are never deleted.")
+
+
+class Seal(models.Model):
+    """One link of the audit's hash chain (entitlements/audit_chain.py, docs/audit.md).
+
+    Each audit fact (a change record created or finished, a notification delivery kept, ...) is
+    sealed in the transaction that writes it: `content` is its canonical serialisation and
+    `hash` = SHA-256(prev_hash + content), so editing, deleting, inserting or reordering any
+    sealed fact breaks the chain from there on. Append-only: on PostgreSQL triggers refuse
+    every UPDATE and DELETE (migration 0008_audit_seals).
+    """
+
+    sequence = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=40)
+    subject_table = models.CharField(max_length=63)
+    subject_pk = models.BigIntegerField()
+    sealed_at = models.DateTimeField(db_index=True)
+    content = models.TextField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [
+            models.Index(
+                fields=["subject_table", "subject_pk", "sequence"], name="seal_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"seal {self.sequence} {self.kind} {self.subject_table}:{self.subject_pk}"
+
+    def save(self, *args, **kwargs):
+        raise PermissionError("Seals are written only by entitlements.audit_chain.seal().")
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Seals are never deleted.")
+
+
+class ChainHead(models.Model):
+    """The chain's newest link, one row: the lock every sealing transaction takes in turn."""
+
+    sequence = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"chain head {self.sequence} {self.hash}"
+
+
+class StatMeasure(models.TextChoices):
+    """What one row of the dashboard's aggregate counts (see entitlements/change_stats.py)."""
+
+    OUTCOME = "outcome", "portal changes by outcome"
+    PROVIDER_CHANGE = "provider_change", "changes made at the provider"
+    REASON = "reason", "portal changes by reason"
+    AGENT = "agent", "portal changes by agent"
+    OPF_CALL = "opf_call", "changeProduct calls"
+    OPF_ERROR = "opf_error", "changeProduct calls without a usable answer"
+    OPF_LATENCY = "opf_latency", "changeProduct calls by latency bucket"
+
+
+class DailyChangeStat(models.Model):
+    """The supervisors' dashboard aggregate: one counter per day, measure and key.
+
+    Not part of the audit: kept in the transaction that finishes a change record, so it always
+    agrees with ChangeAttempt, and rebuilt from it by `manage.py rebuild_dashboard_stats`.
+    `day` is the change's created_at date in the portal's time zone; `key` is an outcome, a
+    reason code, a username or a latency bucket's upper bound in ms ("" for plain counts).
+    """
+
+    day = models.DateField()
+    measure = models.CharField(max_length=20, choices=StatMeasure.choices)
+    key = models.CharField(max_length=150, blank=True)
+    # Not a Positive field: a move between outcomes must never fail the audit's transaction.
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily change figure"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "measure", "key"], name="daily_change_stat_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.key}: {self.count}"
+
+
+# Bulk tier migration (issue 12): its models live with its code; imported here to be registered.
+from .bulk.models import BulkJob, BulkJobEvent, BulkJobItem, RequestSlot  # noqa: E402
+
+__all__ = [
+    "BulkJob",
+    "BulkJobEvent",
+    "BulkJobItem",
+    "ChainHead",
+    "ChangeAttempt",
+    "ChangeOrigin",
+    "DailyChangeStat",
+    "DeliveryResult",
+    "Entitlement",
+    "EntitlementStatus",
+    "NotificationDelivery",
+    "Product",
+    "RequestSlot",
+    "Seal",
+    "StatMeasure",
+]

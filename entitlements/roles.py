@@ -13,6 +13,8 @@ SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS + [
     "export_changeattempt",
     "reconcile_changeattempt",
     "view_notificationdelivery",  # OPF notifications kept for review (issue 5)
+    "view_bulkjob",  # bulk tier migration (issue 12)
+    "run_bulk_changes",
 ]
 ROLE_PERMISSIONS = {CARE_AGENT: AGENT_PERMISSIONS, CARE_SUPERVISOR: SUPERVISOR_PERMISSIONS}
 

@@ -111,7 +111,7 @@ def entitlement_state(pk: int) -> dict | None:
 # --- Supervisors: changes that need a person (issue 5) ----------------------------------------
 
 
-def _confirmation_cutoff(now: datetime | None) -> datetime:
+def confirmation_cutoff(now: datetime | None) -> datetime:
     deadline = settings.CONFIRMATION_DEADLINE  # seconds; a timedelta is understood too
     if not isinstance(deadline, timedelta):
         deadline = timedelta(seconds=deadline)
@@ -123,7 +123,7 @@ def overdue_changes(now: datetime | None = None) -> QuerySet[ChangeAttempt]:
     made, newest first (matrix row R3)."""
     return (
         ChangeAttempt.objects.filter(
-            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=_confirmation_cutoff(now)
+            outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=confirmation_cutoff(now)
         )
         .select_related("from_product", "to_product", "entitlement")
         .order_by("-created_at", "-id")

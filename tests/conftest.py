@@ -70,11 +70,34 @@ def chromium():
         browser.close()
 
 
+# Every page reports Content-Security-Policy violations to the test (see `page`).
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.documentURI}`);
+});
+"""
+_POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy")
+
+
 @pytest.fixture
 def page(chromium, request):
-    """A fresh browser context per test; `page.snap(name)` saves a screenshot artifact."""
+    """A fresh browser context per test; `page.snap(name)` saves a screenshot artifact.
+
+    Any CSP violation (a `securitypolicyviolation` event or the console's report of one) or
+    Permissions-Policy error on any page of the test fails the test at teardown.
+    """
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    violations: list[str] = []
+    context.expose_binding("__cspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
+    context.on(
+        "console",
+        lambda message: violations.append(f"console: {message.text}")
+        if any(word in message.text for word in _POLICY_WORDS)
+        else None,
+    )
     pg = context.new_page()
     folder = ARTIFACTS / request.node.name.replace("/", "_")
     counter = iter(range(1, 1000))
@@ -86,8 +109,10 @@ def page(chromium, request):
         return path
 
     pg.snap = snap
+    pg.policy_violations = violations
     yield pg
     context.close()
+    assert violations == [], "the browser reported policy violations:\n" + "\n".join(violations)
 
 
 # --- OPF: the sandbox over real HTTP, and a small world loaded into it and into the portal ------
@@ -180,3 +205,21 @@ def sandbox(opf_sandbox_server, settings):
 def world(db):
     """The sandbox's catalogue and entitlements, mirrored in the portal's database."""
     load_world_into_portal()
+
+
+# --- A view that fails on purpose (a database that is not there: tests/outages.py) ----------
+
+
+@pytest.fixture
+def failing_view():
+    """The URL of a view that raises RuntimeError, mounted for the test."""
+    from django.urls import path
+
+    from careportal import urls
+
+    def broken(request):
+        raise RuntimeError("simulated outage with a secret-looking detail")
+
+    urls.urlpatterns.append(path("__broken__/", broken))
+    yield "/__broken__/"
+    urls.urlpatterns.pop()

@@ -17,6 +17,7 @@ from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
 from entitlements.services import change_product
 from tests.factories import change
+from tests.outages import database_unreachable, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,44 +56,23 @@ def test_x1_two_agents_at_the_same_moment_make_one_post(sandbox, world, agent, s
 def test_r1_database_unavailable_before_the_call_sends_nothing(sandbox, world, agent):
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     product = Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM")
-    saved = dict(connection.settings_dict)
-    connection.close()
-    # A real outage: the next connection goes to a database that is not there.
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent-dir/careportal.sqlite3"
-    else:
-        connection.settings_dict["PORT"] = "1"
-    try:
-        with pytest.raises(Exception) as raised:
-            change_product(
-                entitlement=entitlement, new_product=product, user=agent,
-                reason_code="customer_upgrade",
-            )
-        assert "OperationalError" in type(raised.value).__name__
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
+    with database_unreachable(), pytest.raises(Exception) as raised:
+        change_product(
+            entitlement=entitlement, new_product=product, user=agent,
+            reason_code="customer_upgrade",
+        )
+    assert "OperationalError" in type(raised.value).__name__
     assert sandbox.requests("change_product") == []
     assert ChangeAttempt.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_r1_the_error_page_shows_an_error_id_and_no_trace(sandbox, world, client, caplog):
+def test_r1_the_error_page_shows_an_error_id_and_no_trace(
+    sandbox, world, client, caplog, failing_view
+):
     """Whatever fails in a request, staff get a page with an error id that matches the log."""
-    from django.urls import path
-
-    from careportal import urls
-
-    def broken(request):
-        raise RuntimeError("simulated outage with a secret-looking detail")
-
-    urls.urlpatterns.append(path("__broken__/", broken))
-    try:
-        client.raise_request_exception = False
-        response = client.get("/__broken__/")
-    finally:
-        urls.urlpatterns.pop()
+    client.raise_request_exception = False
+    response = client.get(failing_view)
     body = response.content.decode()
     assert response.status_code == 500
     assert "Traceback" not in body and "secret-looking" not in body
@@ -102,15 +82,12 @@ def test_r1_the_error_page_shows_an_error_id_and_no_trace(sandbox, world, client
 
 
 def _subprocess_env() -> dict[str, str]:
-    env = dict(os.environ, DEBUG="true", DJANGO_SETTINGS_MODULE="careportal.settings")
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    return env
+    return dict(
+        os.environ,
+        DEBUG="true",
+        DJANGO_SETTINGS_MODULE="careportal.settings",
+        DATABASE_URL=database_url(),
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ cache shared between processes. With DEBUG off it refuses to start without a rea
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from careportal.settings.env import BASE_DIR, DEBUG, VAR_DIR, env
@@ -31,12 +32,20 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "entitlements",
+    # Background work (bulk changes): the django.tasks backport and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "mozilla_django_oidc",
     "careportal.sso",
+    "axes",  # throttles break-glass sign-in (careportal.sso.throttle)
+    "csp",  # Content-Security-Policy, careportal.headers
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise: static files get the headers too (every response does).
+    "careportal.headers.ContentSecurityPolicy",
+    "careportal.headers.PermissionsPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,7 +55,8 @@ MIDDLEWARE = [
     "careportal.sso.middleware.SsoSessionRefresh",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "careportal.errors.ErrorIdMiddleware",
+    # Last: turns a break-glass lockout into the "try again at" page (careportal.sso.throttle).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "careportal.urls"
@@ -136,6 +146,45 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): everything from the portal's own origin; a script or
+# style inline in a page needs the request's nonce ({{ request.csp_nonce }}), and the admin has
+# none. Forms may also lead to the identity provider's origin (careportal.headers).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features no page of the portal uses: denied to it and to anything it might embed.
+PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -145,7 +194,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per 500 (with its error id), refused requests as warnings: careportal.errors.
+    "filters": {"requests": {"()": "careportal.errors.RequestLogFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["requests"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "entitlements": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},

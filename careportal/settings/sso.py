@@ -4,9 +4,11 @@ careportal.sso, built on mozilla-django-oidc; the roles there decide the groups 
 With DEBUG on the defaults point at the demo provider: python manage.py oidc_provider.
 """
 
+from datetime import timedelta
+
 from django.core.exceptions import ImproperlyConfigured
 
-from careportal.settings.env import DEBUG, env, required_unless_debug
+from careportal.settings.env import DEBUG, duration, env, required_unless_debug
 
 _DEMO_OIDC_ISSUER = "http://127.0.0.1:9400"
 
@@ -51,9 +53,29 @@ LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/sso/signed-out/"
 # The admin's password form, for a local superuser only, at /break-glass/login/ (404 when off).
 BREAK_GLASS_LOGIN = env.bool("BREAK_GLASS_LOGIN", default=DEBUG)
-# Break-glass first: it only ever answers a username and password, and test clients'
-# force_login then marks sessions as local (never refreshed at the provider).
+# The throttle first (django-axes: it refuses a locked-out user or address before any password
+# is checked; SSO sign-ins pass it untouched). Break-glass next: it only ever answers a username
+# and password, and test clients' force_login then marks sessions as local (never refreshed at
+# the provider).
 AUTHENTICATION_BACKENDS = [
+    "careportal.sso.throttle.BreakGlassThrottle",
     "careportal.sso.backends.BreakGlassBackend",
     "careportal.sso.backends.SsoBackend",
 ]
+
+# Break-glass throttle (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username,
+# or from one address, the form refuses that username and that address for AXES_COOLOFF_TIME;
+# each refused try starts the wait again. Only the break-glass password form counts: SSO
+# sign-ins are never throttled here.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=duration("AXES_COOLOFF_TIME", "15m"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the page's "try again at" holds
+AXES_RESET_ON_SUCCESS = True
+AXES_WHITELIST_CALLABLE = "careportal.sso.throttle.not_a_password_sign_in"
+AXES_LOCKOUT_CALLABLE = "careportal.sso.throttle.locked_out"
+# Sign-ins are logged by careportal.sso; no table of every sign-in, no admin pages for axes
+# (unlock with `manage.py axes_reset_username NAME`).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # careportal.sso logs each refusal once, in its own words

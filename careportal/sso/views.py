@@ -309,6 +309,8 @@ class BreakGlassLoginView(LoginView):
         return response
 
     def form_invalid(self, form):
-        attempted = str(form.data.get("username", ""))[:150]
-        audit_event(logging.WARNING, "break-glass-refused", self.request, user=attempted)
+        # A locked-out try is logged, and answered, by careportal.sso.throttle.locked_out.
+        if not getattr(self.request, "axes_locked_out", False):
+            attempted = str(form.data.get("username", ""))[:150]
+            audit_event(logging.WARNING, "break-glass-refused", self.request, user=attempted)
         return super().form_invalid(form)

@@ -7,8 +7,9 @@ class-based views in views/, mounted through each ModelAdmin's get_urls() and
 `admin_site.admin_view`. Who may use a flow is the ModelAdmin's `has_<name>_permission` hook.
 """
 
+from ..bulk.admin import BulkJobAdmin  # bulk tier migration (issue 12): lives with its code
 from .audit_log import AuditLogAdmin
 from .entitlements import EntitlementAdmin
 from .products import ProductAdmin
 
-__all__ = ["AuditLogAdmin", "EntitlementAdmin", "ProductAdmin"]
+__all__ = ["AuditLogAdmin", "BulkJobAdmin", "EntitlementAdmin", "ProductAdmin"]

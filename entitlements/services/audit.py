@@ -3,13 +3,18 @@
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
 `finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too).
+one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
+creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
+transactions are `sealed_transaction()` blocks.
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from ..audit_chain import seal
+from ..change_stats import count_finish
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
 from ..outcomes import Outcome
@@ -43,6 +48,7 @@ def record_change(
     outcome: Outcome = Outcome.IN_FLIGHT,
     detail: str = "",
     finished_at: datetime | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Create the audit record of one change of `entitlement` from its current product.
 
@@ -52,7 +58,8 @@ def record_change(
     A portal change is created "in flight" before OPF is called and finished by `finish_change`.
     A change that already happened elsewhere (reported by OPF) is created finished: pass its
     `outcome` and `finished_at`. A second open change of the same entitlement raises
-    IntegrityError (the database's one-open-change constraint).
+    IntegrityError (the database's one-open-change constraint). `bulk_job` is the BulkJob the
+    change is part of (entitlements/bulk), None for any other change.
     """
     if (outcome == Outcome.IN_FLIGHT) != (finished_at is None):
         raise ValueError("A change is created in flight, or finished with its finished_at.")
@@ -61,7 +68,7 @@ def record_change(
         if user is not None
         else {"actor_username": actor_username, "actor_name": actor_name}
     )
-    return ChangeAttempt.objects.create(
+    change = ChangeAttempt.objects.create(
         correlation_id=new_correlation_id(),
         origin=origin,
         user=user,
@@ -75,7 +82,12 @@ def record_change(
         outcome=outcome,
         detail=detail,
         finished_at=finished_at,
+        bulk_job=bulk_job,
     )
+    seal(kind="change.created", subject=change)
+    if outcome != Outcome.IN_FLIGHT:
+        count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
+    return change
 
 
 def finish_change(
@@ -119,4 +131,6 @@ def finish_change(
     finished = ChangeAttempt.objects.filter(pk=change.pk, outcome=was).update(**fields)
     if finished:
         change.take_stored_values(fields)
+        seal(kind="change.finished", subject=change)
+        count_finish(change, was=was)  # the dashboard's figures, in the same transaction
     return bool(finished)

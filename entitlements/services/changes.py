@@ -7,10 +7,11 @@ outside any transaction or row lock, and updates the mirror from the outcome.
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from .. import messages, rules
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
@@ -55,11 +56,13 @@ def change_product(
     comment: str = "",
     ticket: str = "",
     expected_version: int | None = None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
 
     Raises ChangeRefused (with a message for the agent) when nothing was sent.
-    `expected_version` is the entitlement version the agent's form was opened on.
+    `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
+    the BulkJob this change is part of, named by its record.
     """
     refusal = _given_refusal(reason_code, ticket)
     if refusal:
@@ -78,6 +81,7 @@ def change_product(
         comment=comment,
         ticket=ticket,
         expected_version=expected_version,
+        bulk_job=bulk_job,
     )
     log.info(
         "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
@@ -117,11 +121,14 @@ def _record_intent(
     comment: str,
     ticket: str,
     expected_version: int | None,
+    bulk_job=None,
 ) -> ChangeAttempt:
     try:
-        with transaction.atomic():
+        with sealed_transaction():
             current = (
-                Entitlement.objects.select_for_update()
+                # Only the entitlement's row: locking its product too would queue every change
+                # of that product behind this one (and deadlock with a sealer's key check).
+                Entitlement.objects.select_for_update(of=("self",))
                 .select_related("product")
                 .get(pk=entitlement.pk)
             )
@@ -140,6 +147,7 @@ def _record_intent(
                 reason_code=reason_code,
                 comment=comment,
                 ticket=ticket,
+                bulk_job=bulk_job,
             )
     except IntegrityError as exc:
         # Asked only now, outside the failed transaction, to say what blocks the change.
@@ -151,7 +159,7 @@ def _record_intent(
 def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
     """Store OPF's answer on the change and bring the mirror in line with it."""
     now = timezone.now()
-    with transaction.atomic():
+    with sealed_transaction():
         # Lock order: the change, then its entitlement (the notification handler's order too).
         recorded = finish_change(
             change=change,
@@ -209,8 +217,10 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
     Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    stale = ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff).order_by(
-        "created_at"
+    stale = (
+        ChangeAttempt.objects.filter(outcome=Outcome.IN_FLIGHT, created_at__lt=cutoff)
+        .select_related("from_product", "to_product")  # sealed with the record
+        .order_by("created_at")
     )
     result = _unknown_result(
         "The portal stopped before OPF's answer was recorded; nothing was resent."

@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
+from ..audit_chain import seal, sealed_transaction
 from ..models import (
     ChangeAttempt,
     ChangeOrigin,
@@ -71,7 +72,7 @@ def apply_notification(
     if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
         return AppliedNotification(DUPLICATE, "already received", None)
     try:
-        with transaction.atomic():
+        with sealed_transaction():
             entitlement = _lock_for_notification(notification)
             if NotificationDelivery.objects.filter(webhook_id=webhook_id).exists():
                 raise _Duplicate
@@ -91,6 +92,7 @@ def apply_notification(
                 headers=headers,
                 remote_addr=remote_addr,
             )
+            seal(kind="notification.kept", subject=delivery)
     except _Duplicate:
         return AppliedNotification(DUPLICATE, "already received", None)
     except IntegrityError:
@@ -176,7 +178,9 @@ def _awaited_change(entitlement: Entitlement, notification: Notification):
     Read with a lock: an open one is already ours (_lock_for_notification), so this re-reads it
     without waiting; a finished one never changes.
     """
-    changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related("to_product")
+    changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related(
+        "from_product", "to_product"  # both sealed with the record
+    )
     if notification.correlation_id:
         change = changes.filter(correlation_id=notification.correlation_id).first()
         if change is None:

@@ -2,10 +2,10 @@
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from .. import messages
+from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeRefused
 from ..models import ChangeAttempt
 from ..outcomes import Outcome
@@ -35,7 +35,7 @@ def settle_unknown_change(
         f"Settled by supervisor {user.get_username()} at {utc_text(now)}: OPF shows the change "
         f"{found}. Note: {note}"
     )
-    with transaction.atomic():
+    with sealed_transaction():
         # The same order and the same "still open?" check as record_outcome.
         settled = finish_change(
             change=change,

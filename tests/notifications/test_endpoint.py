@@ -160,37 +160,38 @@ def _signed(**changes):
     return {k: v for k, v in headers.items() if v is not None}
 
 
+# Built when each case runs: a timestamp taken at collection would age with a long suite.
 UNAUTHENTICATED = {
-    "no signature headers": (BODY, {"Content-Type": "application/json"}),
-    "no webhook-id": (BODY, _signed(**{"webhook-id": None})),
-    "no webhook-timestamp": (BODY, _signed(**{"webhook-timestamp": None})),
-    "no webhook-signature": (BODY, _signed(**{"webhook-signature": None})),
-    "signed with an unknown secret": (
+    "no signature headers": lambda: (BODY, {"Content-Type": "application/json"}),
+    "no webhook-id": lambda: (BODY, _signed(**{"webhook-id": None})),
+    "no webhook-timestamp": lambda: (BODY, _signed(**{"webhook-timestamp": None})),
+    "no webhook-signature": lambda: (BODY, _signed(**{"webhook-signature": None})),
+    "signed with an unknown secret": lambda: (
         BODY,
         signed_headers(BODY, webhook_id="msg_n6", secret=OTHER_SECRET),
     ),
-    "tampered body": (BODY.replace(b"SUSPENDED", b"CANCELLED"), _signed()),
-    "signature of another id": (BODY, _signed(**{"webhook-id": "msg_other"})),
-    "timestamp 10 minutes old": (
+    "tampered body": lambda: (BODY.replace(b"SUSPENDED", b"CANCELLED"), _signed()),
+    "signature of another id": lambda: (BODY, _signed(**{"webhook-id": "msg_other"})),
+    "timestamp 10 minutes old": lambda: (
         BODY,
         signed_headers(BODY, webhook_id="msg_n6", timestamp=int(time.time()) - 600),
     ),
-    "timestamp 10 minutes ahead": (
+    "timestamp 10 minutes ahead": lambda: (
         BODY,
         signed_headers(BODY, webhook_id="msg_n6", timestamp=int(time.time()) + 600),
     ),
-    "timestamp not a number": (BODY, _signed(**{"webhook-timestamp": "soon"})),
-    "signature without version": (BODY, _signed(**{"webhook-signature": "AAAA"})),
-    "signature not base64": (BODY, _signed(**{"webhook-signature": "v1,@@@@"})),
-    "bearer-style header": (BODY, _signed(**{"webhook-signature": "Bearer abc"})),
-    "latin-1 in a header": (BODY, _signed(**{"webhook-id": "msg_\xe9".encode("latin-1")})),
-    "non-UTF-8 body, bad signature": (b"\xff\xfe\x00garbage", _signed()),
+    "timestamp not a number": lambda: (BODY, _signed(**{"webhook-timestamp": "soon"})),
+    "signature without version": lambda: (BODY, _signed(**{"webhook-signature": "AAAA"})),
+    "signature not base64": lambda: (BODY, _signed(**{"webhook-signature": "v1,@@@@"})),
+    "bearer-style header": lambda: (BODY, _signed(**{"webhook-signature": "Bearer abc"})),
+    "latin-1 in a header": lambda: (BODY, _signed(**{"webhook-id": "msg_\xe9".encode("latin-1")})),
+    "non-UTF-8 body, bad signature": lambda: (b"\xff\xfe\x00garbage", _signed()),
 }
 
 
 @pytest.mark.parametrize("case", UNAUTHENTICATED)
 def test_n6_unauthenticated_deliveries_get_401_and_change_nothing(world, deliver, case, caplog):
-    body, headers = UNAUTHENTICATED[case]
+    body, headers = UNAUTHENTICATED[case]()
     with caplog.at_level(logging.WARNING):
         answer = deliver(body, headers)
 

@@ -1,0 +1,271 @@
+"""The audit's hash chain: `seal()` is the one place seals are written (docs/audit.md).
+
+Every audit fact is sealed in the transaction that writes it (`sealed_transaction()`, the
+seals written as its last statements). A seal's content is four lines:
+
+    <kind>\\n<table>:<pk>\\n<sealed_at>\\n<fact>
+
+where <fact> is the fact as JSON (keys sorted, no whitespace, UTF-8) whose values are all text,
+rendered by `cell()` exactly as the audit CSV export shows them. Its hash is
+SHA-256(prev_hash + content) in hex; the first seal's prev_hash is GENESIS.
+
+Sealing is serialised by the one-row ChainHead: on PostgreSQL a single statement moves the head
+(taking its row lock until commit) and inserts the seal, the hash computed in the database from
+the head it locked; on SQLite IMMEDIATE transactions already let one writer in at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+GENESIS = "0" * 64
+
+# What each audit table seals of a row: (column as exported, field path). The export with
+# seals (admin audit export `?seals=1`) has exactly these columns, so a reader rebuilds the fact
+# from the CSV alone. Changing a list changes the content of new seals only: old seals keep
+# verifying against rows rendered the old way only if it stays, so treat these as frozen.
+CHANGE_FACT = (
+    ("record id", "id"),
+    ("when (UTC)", "created_at"),
+    ("agent", "actor_username"),
+    ("agent name", "actor_name"),
+    ("SSO subject", "actor_subject"),
+    ("origin", "origin"),
+    ("account id", "account_id"),
+    ("entitlement id", "entitlement_opf_id"),
+    ("provider", "provider_id"),
+    ("from product", "from_product__opf_id"),
+    ("to product", "to_product__opf_id"),
+    ("reason", "reason_code"),
+    ("comment", "comment"),
+    ("outcome", "outcome"),
+    ("OPF status", "http_status"),
+    ("OPF message", "opf_message"),
+    ("detail", "detail"),
+    ("correlation id", "correlation_id"),
+    ("finished (UTC)", "finished_at"),
+    ("duration ms", "duration_ms"),
+    ("OPF response", "response_body"),
+    ("HTTP attempts", "http_attempts"),
+)
+# `needs_review` is left out: a work-queue flag supervisors clear, not part of the fact.
+DELIVERY_FACT = (
+    ("record id", "id"),
+    ("webhook id", "webhook_id"),
+    ("received (UTC)", "received_at"),
+    ("sent (UTC)", "sent_at"),
+    ("event type", "event_type"),
+    ("entitlement id", "entitlement_opf_id"),
+    ("product id", "product_opf_id"),
+    ("status", "status"),
+    ("occurred (UTC)", "occurred_at"),
+    ("correlation id", "correlation_id"),
+    ("entitlement record id", "entitlement_id"),
+    ("change record id", "change_id"),
+    ("result", "result"),
+    ("detail", "detail"),
+    ("raw body", "body"),
+    ("headers", "headers"),
+    ("remote address", "remote_addr"),
+)
+BULK_EVENT_FACT = (
+    ("record id", "id"),
+    ("job id", "job_id"),
+    ("at (UTC)", "at"),
+    ("kind", "kind"),
+    ("user id", "user_id"),
+    ("by", "actor_username"),
+    ("detail", "detail"),
+)
+# table -> its sealed columns; verify_audit checks every sealed row of these tables against
+# its newest seal. Other audit tables (bulk jobs, refreshes) add theirs here.
+FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "entitlements_changeattempt": CHANGE_FACT,
+    "entitlements_notificationdelivery": DELIVERY_FACT,
+    "entitlements_bulkjobevent": BULK_EVENT_FACT,
+}
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> str:
+    """One value as text, the same in the CSV export and in a seal."""
+    kind = type(value)  # the common types first: verify_audit renders every sealed row
+    if kind is str:
+        text = value
+    elif value is None:
+        return ""
+    elif kind is int:
+        text = str(value)
+    elif isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    elif isinstance(value, bool):
+        return "true" if value else "false"
+    elif isinstance(value, Enum):
+        text = str(value.value)
+    elif isinstance(value, list | dict):
+        text = canonical_json(value)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _value_at(instance, path: str):
+    for name in path.split("__"):
+        instance = getattr(instance, name)
+        if instance is None:
+            return None
+    return instance
+
+
+def fact_of(instance: models.Model) -> dict[str, str]:
+    """The sealed fact of a row of a registered audit table, from the instance in memory."""
+    columns = FACT_COLUMNS[instance._meta.db_table]
+    return {header: cell(_value_at(instance, path)) for header, path in columns}
+
+
+def content_of(*, kind: str, subject: str, sealed_at: datetime, fact: dict) -> str:
+    return f"{kind}\n{subject}\n{cell(sealed_at)}\n{canonical_json(fact)}"
+
+
+def link_hash(prev_hash: str, content: str) -> str:
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Link:
+    sequence: int
+    hash: str
+
+
+# One round trip: the upsert of the head takes its row lock (a concurrent sealer waits here,
+# then sees the head it left) and the seal is inserted from the head's new values.
+_SEAL_POSTGRESQL = """
+WITH head AS (
+    INSERT INTO entitlements_chainhead AS h (id, sequence, prev_hash, hash)
+    VALUES (1, 1, %(genesis)s,
+            encode(sha256(convert_to(%(genesis)s || %(content)s, 'UTF8')), 'hex'))
+    ON CONFLICT (id) DO UPDATE SET
+        sequence = h.sequence + 1,
+        prev_hash = h.hash,
+        hash = encode(sha256(convert_to(h.hash || %(content)s, 'UTF8')), 'hex')
+    RETURNING sequence, prev_hash, hash
+)
+INSERT INTO entitlements_seal
+    (sequence, kind, subject_table, subject_pk, sealed_at, content, prev_hash, hash)
+SELECT sequence, %(kind)s, %(table)s, %(pk)s, %(sealed_at)s, %(content)s, prev_hash, hash
+FROM head
+RETURNING sequence, hash
+"""
+
+
+_pending = threading.local()
+
+
+@contextmanager
+def sealed_transaction():
+    """transaction.atomic() whose facts, sealed with seal() inside it, are written at its end.
+
+    The seals go in as the transaction's last statements, in the order seal() was called: the
+    chain head's lock is then held only from there to the commit, and a transaction holding it
+    never waits for another row lock (no deadlock with a writer holding that row and waiting
+    for the head). Nested blocks seal with the outermost one.
+    """
+    facts = getattr(_pending, "facts", None)
+    if facts is not None:
+        # Nested: a savepoint; its facts are dropped with it if it rolls back.
+        kept = len(facts)
+        try:
+            with transaction.atomic():
+                yield
+        except BaseException:
+            del facts[kept:]
+            raise
+        return
+    with transaction.atomic():
+        _pending.facts = []
+        try:
+            yield
+            for kind, subject, fact in _pending.facts:
+                _write_seal(kind, subject, fact)
+        finally:
+            _pending.facts = None
+
+
+def seal(*, kind: str, subject: models.Model) -> None:
+    """Seal one audit fact; call it inside the sealed_transaction() that writes `subject`.
+
+    The fact is `subject`'s columns listed in FACT_COLUMNS, read from the instance now: it must
+    hold what the transaction writes.
+    """
+    facts = getattr(_pending, "facts", None)
+    if facts is None or not connection.in_atomic_block:
+        raise RuntimeError("seal() must run in the sealed_transaction() that writes the fact.")
+    if not getattr(settings, "AUDIT_SEALING", True):  # off only in bench/audit_chain.py
+        return
+    subject_key = (subject._meta.db_table, subject.pk)
+    facts.append((kind, subject_key, fact_of(subject)))
+
+
+def _write_seal(kind: str, subject: tuple[str, int], fact: dict[str, str]) -> Link:
+    table, pk = subject
+    sealed_at = timezone.now()
+    content = content_of(kind=kind, subject=f"{table}:{pk}", sealed_at=sealed_at, fact=fact)
+    params = {"kind": kind, "table": table, "pk": pk, "sealed_at": sealed_at, "content": content}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_SEAL_POSTGRESQL, {**params, "genesis": GENESIS})
+            return Link(*cursor.fetchone())
+        return _seal_in_python(cursor, params)
+
+
+def _seal_in_python(cursor, params: dict) -> Link:
+    # SQLite: the transaction holds the database's write lock (IMMEDIATE), so read-then-write
+    # of the head cannot interleave with another sealer.
+    cursor.execute("SELECT sequence, hash FROM entitlements_chainhead WHERE id = 1")
+    head = cursor.fetchone()
+    sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    digest = link_hash(prev_hash, params["content"])
+    if head:
+        cursor.execute(
+            "UPDATE entitlements_chainhead SET sequence = %s, prev_hash = %s, hash = %s"
+            " WHERE id = 1",
+            [sequence, prev_hash, digest],
+        )
+    else:
+        cursor.execute(
+            "INSERT INTO entitlements_chainhead (id, sequence, prev_hash, hash)"
+            " VALUES (1, %s, %s, %s)",
+            [sequence, prev_hash, digest],
+        )
+    cursor.execute(
+        "INSERT INTO entitlements_seal"
+        " (sequence, kind, subject_table, subject_pk, sealed_at, content, prev_hash, hash)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            sequence,
+            params["kind"],
+            params["table"],
+            params["pk"],
+            connection.ops.adapt_datetimefield_value(params["sealed_at"]),
+            params["content"],
+            prev_hash,
+            digest,
+        ],
+    )
+    return Link(sequence, digest)
