@@ -140,9 +140,11 @@ def test_the_index_costs_the_same_queries_whatever_the_audit_holds(history, supe
         html = supervisor_client.get(INDEX).content.decode()
     assert len(large) == len(small)
     assert sum(day_row(html, timezone.localdate() - timedelta(days=5))[:-2]) >= 7
-    # The audit table is read only for the open changes, by their outcome.
+    # The audit table is read only for the open changes, by their outcome: the dashboard's,
+    # and the supervisor's own changes still waiting (issue 11, entitlements/_index_find.html).
     audit_reads = [q["sql"] for q in large if "entitlements_changeattempt" in q["sql"]]
-    assert len(audit_reads) == 1 and "IN" in audit_reads[0] and "outcome" in audit_reads[0]
+    assert len(audit_reads) == 2 and all("outcome" in sql for sql in audit_reads)
+    assert sum("IN" in sql for sql in audit_reads) >= 1
 
 
 def listed(client, url) -> list[ChangeAttempt]:
