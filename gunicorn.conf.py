@@ -39,3 +39,6 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"
 # No control socket: it sits at one path in the home directory, which two portals (or a bench
 # beside a portal) on one machine would fight over; the service manager sends signals instead.
 control_socket_disable = True
+
+# Metrics (multiprocess mode): a dead worker's live gauges are dropped from the scrape.
+from careportal.metrics.gunicorn_hooks import child_exit  # noqa: E402, F401

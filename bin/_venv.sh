@@ -1,4 +1,4 @@
-# Sourced by bin/demo and bin/test: make .venv with the locked dependencies, once per lock change.
+# Sourced by bin/demo, bin/test and .ci/run: make .venv with the development lock, once per lock change.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -20,11 +20,13 @@ VENV="$ROOT/.venv"
 if [ ! -x "$VENV/bin/python" ]; then
   "$(find_python)" -m venv "$VENV"
 fi
+# The development lock: the runtime lock (requirements.lock, all production installs) plus the
+# test tools and the demo's OpenID provider.
 STAMP="$VENV/.requirements.lock.sha256"
-WANT="$(sha256sum requirements.lock | cut -d' ' -f1)"
+WANT="$(cat requirements.lock requirements-dev.lock | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   echo "Installing locked dependencies into .venv ..."
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
   echo "$WANT" >"$STAMP"
 fi
 PY="$VENV/bin/python"

@@ -17,6 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .metrics import NOTIFICATIONS
 from .notifications.payload import InvalidPayload, parse_notification
 from .notifications.signatures import InvalidSignature, decode_secrets, verify
 from .services import apply_notification
@@ -60,22 +61,28 @@ def opf_notification(request: HttpRequest) -> JsonResponse:
     except Exception:
         # Our own trouble (a database that is down, a bug): OPF keeps the delivery and retries.
         error_id = uuid.uuid4().hex[:12]
+        NOTIFICATIONS.labels("error").inc()
         log.exception("opf notification failed error_id=%s", error_id)
         response = _answer(503, error="temporarily unavailable, retry later", errorId=error_id)
         response["Retry-After"] = "30"
         return response
 
 
+def _refused(status: int, result: str, **body) -> JsonResponse:
+    NOTIFICATIONS.labels(result).inc()
+    return _answer(status, **body)
+
+
 def _receive(request: HttpRequest) -> JsonResponse:
     limit = settings.OPF_NOTIFICATION_MAX_BYTES
     declared = _declared_length(request)
     if declared is None:
-        return _answer(400, error="bad Content-Length")
+        return _refused(400, "malformed", error="bad Content-Length")
     if declared > limit:
-        return _answer(413, error=f"body larger than {limit} bytes")
+        return _refused(413, "too_large", error=f"body larger than {limit} bytes")
     body = request.read(limit + 1)  # never more than the limit, whatever the headers said
     if len(body) > limit:
-        return _answer(413, error=f"body larger than {limit} bytes")
+        return _refused(413, "too_large", error=f"body larger than {limit} bytes")
 
     webhook_id = request.headers.get("webhook-id")
     try:
@@ -92,13 +99,13 @@ def _receive(request: HttpRequest) -> JsonResponse:
         log.warning(
             "opf notification refused (401): %s remote=%s", exc, request.META.get("REMOTE_ADDR")
         )
-        return _answer(401, error="not authenticated")
+        return _refused(401, "unauthenticated", error="not authenticated")
 
     try:
         notification = parse_notification(body)
     except InvalidPayload as exc:
         log.warning("opf notification malformed (400) webhook_id=%s: %s", webhook_id, exc)
-        return _answer(400, error="malformed notification", fields=exc.errors)
+        return _refused(400, "malformed", error="malformed notification", fields=exc.errors)
 
     applied = apply_notification(
         notification=notification,
@@ -108,4 +115,5 @@ def _receive(request: HttpRequest) -> JsonResponse:
         headers=_kept_headers(request),
         remote_addr=request.META.get("REMOTE_ADDR", "")[:45],
     )
+    NOTIFICATIONS.labels(str(applied.result)).inc()
     return _answer(200, result=applied.result)

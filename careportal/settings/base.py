@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /healthz for load balancers: answered here, before sessions, hosts and redirects.
+    "careportal.health.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before whitenoise: static files get the headers too (every response does).
     "careportal.headers.ContentSecurityPolicy",
@@ -136,6 +138,8 @@ STORAGES = {
 # --- Security (production) ------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and Prometheus call each backend directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^readyz$", r"^metrics$"]  # /healthz: see MIDDLEWARE
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -186,21 +190,33 @@ PERMISSIONS_POLICY = [
     "xr-spatial-tracking",
 ]
 
+# --- Operations: /metrics (careportal.metrics) ------------------------------------------------
+# The bearer token Prometheus sends; /metrics answers 404 while it is unset.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# text: readable lines; json: one JSON object per line for a log collector (careportal.logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "careportal.logs.JsonFormatter"},
     },
-    # One line per 500 (with its error id), refused requests as warnings: careportal.errors.
-    "filters": {"requests": {"()": "careportal.errors.RequestLogFilter"}},
+    "filters": {
+        "change": {"()": "careportal.logs.ChangeContextFilter"},
+        # One line per 500 (with its error id), refused requests as warnings: careportal.errors.
+        "requests": {"()": "careportal.errors.RequestLogFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["requests"],
+            "formatter": LOG_FORMAT,
+            "filters": ["change", "requests"],
         }
     },
     "root": {"handlers": ["console"], "level": "WARNING"},

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0008_audit_seals'),
+        ('entitlements', '0006_integrity'),
     ]
 
     operations = [

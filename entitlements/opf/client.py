@@ -29,7 +29,13 @@ from entitlements.opf.identifiers import (
     validate_identifier,
     validate_product_id,
 )
-from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, EntitlementPage
+from entitlements.opf.metrics import CHANGE_PRODUCT_CALLS, CHANGE_PRODUCT_SECONDS
+from entitlements.opf.results import (
+    MAX_BODY_BYTES,
+    MAX_BODY_CHARS,
+    ChangeProductResult,
+    EntitlementPage,
+)
 from entitlements.opf.tokens import TokenCache, TokenProvider
 from entitlements.opf.transport import build_session
 from entitlements.outcomes import Outcome
@@ -229,6 +235,7 @@ def _change_result(exchange: Exchange) -> ChangeProductResult:
         correlation_id=exchange.correlation_id,
         http_status=reply.status if reply else None,
         response_body=body,
+        response_bytes=reply.raw[:MAX_BODY_BYTES] if reply else b"",
         # OPF's own words on a 400 (not on credentials refused: that is the portal's trouble).
         opf_message=opf_message(body) if outcome is Outcome.REJECTED and answered else "",
         attempts=exchange.attempts,
@@ -236,6 +243,8 @@ def _change_result(exchange: Exchange) -> ChangeProductResult:
         credentials_refused=exchange.end is End.CREDENTIALS_REFUSED,
         detail=detail,
     )
+    CHANGE_PRODUCT_CALLS.labels(outcome.value).inc()
+    CHANGE_PRODUCT_SECONDS.observe(result.duration_ms / 1000)
     _log_change(result)
     return result
 

@@ -21,6 +21,7 @@ import urllib3
 from entitlements.opf.answers import CREDENTIALS_REFUSED
 from entitlements.opf.config import OpfConfig
 from entitlements.opf.errors import TokenUnavailable
+from entitlements.opf.metrics import OPF_REQUESTS, status_label
 from entitlements.opf.results import HttpAttempt
 from entitlements.opf.tokens import TokenProvider
 from entitlements.opf.transport import (
@@ -64,6 +65,8 @@ class Reply:
     duration_ms: float
     failure: Failure | None  # set when the exchange broke (before or after the status line)
     oversized: bool = False  # the body reached Request.max_bytes and was cut there
+    # The body's bytes as they came (NUL, invalid UTF-8...), the token replaced as in `body`.
+    raw: bytes = b""
 
 
 class End(enum.Enum):
@@ -148,11 +151,15 @@ class Caller:
             # The status line came, the body did not: OPF may or may not have finished its work.
             return Reply(response.status_code, "", elapsed(), _failure(exc, after_status=True))
         body = decode_body(raw, response)
+        oversized = len(raw) >= request.max_bytes
         # A body echoing our token must not carry it into audit rows or logs.
         if token in body:
             body = body.replace(token, "[token]")
-        oversized = len(raw) >= request.max_bytes
-        return Reply(response.status_code, body, elapsed(), None, oversized)
+            raw = raw.replace(token.encode(), b"[token]")
+            if token in decode_body(raw, response):
+                # Echoed in a charset that is not ASCII-compatible: keep only the text.
+                raw = body.encode("utf-8", "replace")
+        return Reply(response.status_code, body, elapsed(), None, oversized, raw)
 
 
 class _Call:
@@ -229,6 +236,10 @@ class _Call:
 
     def _record(self, reply: Reply, note: str) -> None:
         self._attempts.append(HttpAttempt(reply.status, round(reply.duration_ms, 1), note))
+        connected = reply.failure is None or reply.failure.reached
+        OPF_REQUESTS.labels(
+            self._request.name, status_label(reply.status) if connected else "not_connected"
+        ).inc()
 
     def _end(self, end: End, reply: Reply | None, reason: str) -> Exchange:
         attempts = tuple(self._attempts)

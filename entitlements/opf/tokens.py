@@ -22,6 +22,7 @@ import requests
 
 from entitlements.opf.config import OpfConfig
 from entitlements.opf.errors import TokenUnavailable
+from entitlements.opf.metrics import TOKEN_REQUESTS
 from entitlements.opf.transport import NoAuth, classify_failure, read_bounded
 
 logger = logging.getLogger(__name__)
@@ -257,16 +258,23 @@ class TokenProvider:
             )
             body = read_bounded(response, deadline=started + sum(self._config.timeout))
         except requests.RequestException as exc:
+            TOKEN_REQUESTS.labels(grant, "unreachable").inc()
             # `from None`: the original exception carries the request, whose body holds secrets.
             note = classify_failure(exc).note
             raise TokenUnavailable(f"OPF token endpoint unreachable ({note})") from None
         if response.status_code != 200:
+            TOKEN_REQUESTS.labels(grant, "refused").inc()
             code = self._error_code(body)
             raise TokenUnavailable(
                 f"OPF token endpoint answered HTTP {response.status_code}"
                 + (f" ({code})" if code else "")
             )
-        entry = self._parse(body, previous)
+        try:
+            entry = self._parse(body, previous)
+        except TokenUnavailable:
+            TOKEN_REQUESTS.labels(grant, "unusable").inc()
+            raise
+        TOKEN_REQUESTS.labels(grant, "obtained").inc()
         logger.info(
             "OPF token obtained grant=%s usable_for=%ss in %.0f ms%s",
             grant,

@@ -2,19 +2,21 @@
 
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
-`finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
-creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
-transactions are `sealed_transaction()` blocks.
+`finish_change`; tests/architecture/test_architecture.py keeps it so. The records are
+append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
+trigger does too). Each creation and each finish is sealed in the audit's hash chain
+(docs/audit.md): the callers' write transactions are `sealed_transaction()` blocks.
 Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from ..audit_chain import seal
 from ..change_stats import count_finish
+from ..metrics import CHANGES_FINISHED
 from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
 from ..opf import ChangeProductResult
 from ..outcomes import Outcome
@@ -23,6 +25,15 @@ from ..outcomes import Outcome
 def utc_text(moment: datetime) -> str:
     """A moment as the audit's details write it, e.g. "2026-12-01 09:15:00 UTC"."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def storable_text(text: str) -> str:
+    """`text` as any database stores and gives back: NUL (which a PostgreSQL text column
+    refuses) and lone surrogates (no UTF-8 at all) become U+FFFD. The exact bytes of an OPF
+    answer are kept apart, in `response_bytes`."""
+    if text.isprintable():  # the fast path: printable text has neither
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def _actor(user) -> dict[str, str]:
@@ -105,19 +116,20 @@ def finish_change(
     answer arriving after a notification, a reconcile or a supervisor settled the change
     changes nothing (False), so a record never moves backwards. `detail` replaces the record's
     plain-words detail (callers appending keep the old one in it); `opf_answer` stores what OPF
-    said (status, body, message, each HTTP request, duration). On success `change` holds the
-    stored values too.
+    said (status, body as text and as exact bytes, message, each HTTP request, duration); text
+    goes through `storable_text`. On success `change` holds the stored values too.
     """
     fields = {
         "outcome": outcome.value,
         "finished_at": finished_at or timezone.now(),
-        "detail": detail,
+        "detail": storable_text(detail),
     }
     if opf_answer is not None:
         fields.update(
             http_status=opf_answer.http_status,
-            response_body=opf_answer.response_body,
-            opf_message=opf_answer.opf_message,
+            response_body=storable_text(opf_answer.response_body),
+            response_bytes=opf_answer.response_bytes,
+            opf_message=storable_text(opf_answer.opf_message),
             http_attempts=[
                 {
                     "http_status": a.http_status,
@@ -133,4 +145,16 @@ def finish_change(
         change.take_stored_values(fields)
         seal(kind="change.finished", subject=change)
         count_finish(change, was=was)  # the dashboard's figures, in the same transaction
+        # Counted once the outcome is committed (a rolled-back one never happened).
+        transaction.on_commit(CHANGES_FINISHED.labels(outcome.value).inc)
     return bool(finished)
+
+
+def log_fields(change: ChangeAttempt) -> dict[str, str]:
+    """What a log line about `change` carries as fields (JSON logs, careportal.logs)."""
+    return {
+        "correlation_id": change.correlation_id,
+        "user": change.actor_username,
+        "entitlement": change.entitlement_opf_id,
+        "outcome": "" if change.outcome == Outcome.IN_FLIGHT else change.outcome,
+    }

@@ -4,25 +4,34 @@
 outside any transaction or row lock, and updates the mirror from the outcome.
 """
 
+import dataclasses
 import logging
+import time
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from careportal.logs import add_to_change_log_context, change_log_context
 
 from .. import messages, rules
 from ..audit_chain import sealed_transaction
-from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
+from ..exceptions import ChangeInProgress, ChangeRefused, OutcomeNotRecorded, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
 from ..opf.client import validate_identifier
 from ..outcomes import Outcome
 from ..selectors import open_change
-from .audit import finish_change, record_change
+from .audit import finish_change, log_fields, record_change
 from .mirror import update_mirror
 from .opf_client import get_opf_client
 
 log = logging.getLogger(__name__)
+
+# Seconds to wait before each further try to record "outcome unknown" when recording OPF's
+# answer failed (the first try is at once, on a fresh connection): a database restart is over
+# in about this long; an agent is not kept waiting much longer.
+FINISH_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
 def _given_refusal(reason_code: str, ticket: str) -> str | None:
@@ -60,8 +69,9 @@ def change_product(
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
 
-    Raises ChangeRefused (with a message for the agent) when nothing was sent.
-    `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
+    Raises ChangeRefused (with a message for the agent) when nothing was sent, and
+    OutcomeNotRecorded when the change may have reached OPF but the database took no record of
+    it. `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
     the BulkJob this change is part of, named by its record.
     """
     refusal = _given_refusal(reason_code, ticket)
@@ -83,33 +93,77 @@ def change_product(
         expected_version=expected_version,
         bulk_job=bulk_job,
     )
-    log.info(
-        "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
-        change.correlation_id,
-        change.entitlement_opf_id,
-        change.from_product.opf_id,
-        new_product.opf_id,
-        change.actor_username,
-        extra={"correlation_id": change.correlation_id},
-    )
+    # Every line logged until the outcome is recorded is about this change (JSON logs), the
+    # OPF client's and the token provider's too.
+    with change_log_context(**log_fields(change)):
+        log.info(
+            "change_product start correlation_id=%s entitlement=%s from=%s to=%s user=%s",
+            change.correlation_id,
+            change.entitlement_opf_id,
+            change.from_product.opf_id,
+            new_product.opf_id,
+            change.actor_username,
+        )
+        result = _call_opf(change, new_product)
+        try:
+            return record_outcome(change=change, result=result)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
+            log.exception(
+                "change_product answer not recorded correlation_id=%s http_status=%s",
+                change.correlation_id,
+                result.http_status,
+            )
+            return _record_unknown(change, result, exc)
+
+
+def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
     try:
-        result = get_opf_client().change_product(
+        return get_opf_client().change_product(
             entitlement_id=change.entitlement_opf_id,
             product_id=new_product.opf_id,
             correlation_id=change.correlation_id,
         )
     except Exception:
         # A bug of ours mid-call: we cannot tell whether OPF got the request.
-        log.exception(
-            "change_product crashed correlation_id=%s",
-            change.correlation_id,
-            extra={"correlation_id": change.correlation_id},
-        )
-        result = _unknown_result(
+        log.exception("change_product crashed correlation_id=%s", change.correlation_id)
+        return _unknown_result(
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
         )
-    return record_outcome(change=change, result=result)
+
+
+def _record_unknown(change: ChangeAttempt, result: ChangeProductResult, failure: Exception):
+    """Recording OPF's answer failed: record "outcome unknown" instead, as soon as the database
+    allows (a few tries on a fresh connection), or raise OutcomeNotRecorded."""
+    answered = f"OPF answered {result.http_status}" if result.http_status else "OPF's answer"
+    unknown = dataclasses.replace(
+        _unknown_result(
+            f"{answered}, but the portal could not record it ({type(failure).__name__}); "
+            "the outcome is unknown and nothing was resent.",
+            change.correlation_id,
+        ),
+        http_status=result.http_status,
+        attempts=result.attempts,
+        duration_ms=result.duration_ms,
+    )
+    for delay in (0, *FINISH_RETRY_DELAYS):
+        time.sleep(delay)
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:
+            connection.close()  # a broken connection is not reused; the next query reconnects
+        try:
+            return record_outcome(change=change, result=unknown)
+        except Exception as exc:  # noqa: BLE001 - tried again, then left to reconcile
+            log.warning(
+                "change_product outcome unknown not recorded yet correlation_id=%s: %s",
+                change.correlation_id,
+                type(exc).__name__,
+            )
+    log.error(
+        "change_product left in flight for reconcile_changes correlation_id=%s",
+        change.correlation_id,
+    )
+    raise OutcomeNotRecorded(messages.OUTCOME_NOT_RECORDED) from failure
 
 
 def _record_intent(
@@ -174,14 +228,16 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         change.refresh_from_db()
+        add_to_change_log_context(outcome=change.outcome)
         log.info(
             "change_product late answer ignored correlation_id=%s outcome=%s http_status=%s",
             change.correlation_id,
             change.outcome,
             result.http_status,
-            extra={"correlation_id": change.correlation_id},
+            extra=log_fields(change),
         )
         return change
+    add_to_change_log_context(outcome=change.outcome)
     log.log(
         logging.WARNING if result.outcome == Outcome.OUTCOME_UNKNOWN else logging.INFO,
         "change_product %s correlation_id=%s entitlement=%s http_status=%s duration_ms=%d",
@@ -190,7 +246,7 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
         change.entitlement_opf_id,
         result.http_status,
         result.duration_ms,
-        extra={"correlation_id": change.correlation_id},
+        extra=log_fields(change),
     )
     return change
 
@@ -201,6 +257,8 @@ def _apply_to_mirror(change: ChangeAttempt, outcome: Outcome, now) -> None:
             "product_id": change.to_product_id,
             "pending_product": None,
             "pending_since": None,
+            # The newest fact about the product: OPF made the change when it answered.
+            "product_reported_at": now,
         }
     elif outcome == Outcome.AWAITING_CONFIRMATION:
         fields = {"pending_product_id": change.to_product_id, "pending_since": now}

@@ -9,7 +9,7 @@ from ..audit_chain import sealed_transaction
 from ..exceptions import ChangeRefused
 from ..models import ChangeAttempt
 from ..outcomes import Outcome
-from .audit import finish_change, utc_text
+from .audit import finish_change, log_fields, utc_text
 from .mirror import update_mirror
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,6 @@ def settle_unknown_change(
         change.correlation_id,
         decision.label,
         user.get_username(),
-        extra={"correlation_id": change.correlation_id},
+        extra={**log_fields(change), "user": user.get_username()},
     )
     return change
