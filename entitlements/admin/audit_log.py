@@ -7,12 +7,14 @@ from django.contrib.auth import get_permission_codename
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .. import messages, selectors
 from ..models import ChangeAttempt
-from .filters import AgentFilter, CreatedFilter, ProviderFilter
+from ..services.settlement import may_be_settled
+from .filters import AgentFilter, CreatedFilter, ProviderFilter, SettlementFilter
 from .links import account_url
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import audit_matching, search_term
-from .views import AttentionView, AuditExportView, SettleView
+from .views import AttentionView, AuditExportView, CheckOpfView, SettleView
 from .views.base import change_reason
 
 COMMENT_CHARS = 40  # in the list; the record shows the whole comment
@@ -27,12 +29,20 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     # The outcome first and the wide texts last, so a 1366 px screen with the sidebar open
     # shows outcome, OPF status and correlation id without sideways scrolling (care.css wraps).
     list_display = (
-        "created_at", "outcome_badge", "http_status", "correlation_id", "entitlement_link",
-        "account_link", "from_to", "actor_username", "reason", "ticket", "short_comment",
+        "created_at", "outcome_badge", "settlement_shown", "http_status", "correlation_id",
+        "entitlement_link", "account_link", "from_to", "actor_username", "reason", "ticket",
+        "short_comment",
     )  # fmt: skip
     list_display_links = ("created_at",)
     list_select_related = ("from_product", "to_product")
-    list_filter = ("outcome", ProviderFilter, AgentFilter, CreatedFilter)
+    list_filter = (
+        "outcome",
+        SettlementFilter,
+        "origin",
+        ProviderFilter,
+        AgentFilter,
+        CreatedFilter,
+    )
     # Matched by get_search_results: exact or prefix, index-served.
     search_fields = ("entitlement_opf_id", "account_id", "correlation_id")
     search_help_text = (
@@ -52,6 +62,11 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             "opf_response_bytes", "requests",
             "duration_ms", "correlation_id",
         )}),
+        # Its own fact: who settled, when, what OPF showed; the outcome above stays as it was.
+        ("Settlement", {"fields": (
+            "settlement_shown", "settled_at", "settled_by", "settlement_opf_state",
+            "settlement_note",
+        )}),
     )  # fmt: skip
     readonly_fields = [f for _title, options in fieldsets for f in options["fields"]]
     change_list_template = "admin/entitlements/changeattempt/change_list.html"
@@ -68,8 +83,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         return self.has_view_permission(request)
 
     def has_settle_permission(self, request, obj=None) -> bool:
-        codename = get_permission_codename("reconcile", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return may_reconcile(request)
 
     def get_search_results(self, request, queryset, search_term_):
         term = search_term(search_term_)
@@ -92,6 +106,12 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     @admin.display(description="account")
     def account_link(self, obj):
         return format_html('<a href="{}">{}</a>', account_url(obj.account_id), obj.account_id)
+
+    @admin.display(description="settlement")
+    def settlement_shown(self, obj):
+        if not obj.settlement:
+            return "not settled"
+        return f"{obj.get_settlement_display()} by {obj.settled_by}"
 
     @admin.display(description="from → to")
     def from_to(self, obj):
@@ -133,6 +153,11 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["settleable"] = may_be_settled(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
     def changelist_view(self, request, extra_context=None):
         context = {
             "may_export": self.has_export_permission(request),
@@ -152,15 +177,27 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
                  name=f"{app}_{model}_attention"),
             path("<path:object_id>/settle/", view(SettleView.as_view(model_admin=self)),
                  name=f"{app}_{model}_settle"),
+            path("<path:object_id>/check-opf/", view(CheckOpfView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_check_opf"),
             *super().get_urls(),
         ]  # fmt: skip
 
     def index_links(self, request):
-        """The supervisors' attention list, listed beside the audit log in the admin index."""
+        """Needs attention, listed beside the audit log; on the index page with its count (the
+        sidebar of every other page leaves the count out, so those pages cost no more)."""
         if not self.has_attention_permission(request):
             return []
+        name = messages.NEEDS_ATTENTION
+        match = request.resolver_match
+        if match is not None and match.url_name == "index":
+            # Asked twice per page (the index's list and the sidebar's): counted once.
+            if not hasattr(request, "needs_attention_count"):
+                request.needs_attention_count = selectors.attention_count()
+            count = request.needs_attention_count
+            more = "+" if count >= selectors.ATTENTION_COUNT_CAP else ""
+            name = f"{name} ({count}{more})"
         return [{
-            "name": "Overdue and outcome unknown",
+            "name": name,
             "object_name": "attention",
             "admin_url": reverse("admin:entitlements_changeattempt_attention"),
             "add_url": None,

@@ -8,15 +8,20 @@ from django.utils.html import format_html
 from .. import messages, rules, selectors
 from ..models import ChangeAttempt, Entitlement
 from ..outcomes import Outcome
+from ..services.opf_reads import reads_configured
+from ..services.review import mark_entitlement_reviewed
 from .filters import AwaitingConfirmationFilter, ProviderFilter
-from .links import account_url, refresh_url
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .links import account_url
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import entitlements_matching, search_term
 from .views import (
     AccountView,
     ChangeProductView,
     EntitlementStatusView,
     FindView,
+    MarkReviewedView,
+    RefreshAccountView,
+    RefreshView,
     with_reason_labels,
 )
 
@@ -48,6 +53,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         "pending_product",
         "pending_since",
         "review_flag",
+        "confirmed_by_opf_at",
         "version",
         "created_at",
         "updated_at",
@@ -57,6 +63,13 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
 
     def has_change_product_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_entitlement_product")
+
+    def has_refresh_permission(self, request, obj=None) -> bool:
+        """Anyone who may see the entitlement may ask OPF for it, when the read is configured."""
+        return reads_configured() and self.has_view_permission(request, obj)
+
+    def has_mark_reviewed_permission(self, request, obj=None) -> bool:
+        return may_reconcile(request)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product", "pending_product")
@@ -102,6 +115,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
         view = self.admin_site.admin_view
+        mark_reviewed = MarkReviewedView.as_view(model_admin=self, mark=mark_entitlement_reviewed)
         return [
             path("find/", view(FindView.as_view(model_admin=self)), name=f"{app}_{model}_find"),
             path("account/<path:account_id>/", view(AccountView.as_view(model_admin=self)),
@@ -111,6 +125,13 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
                  name=f"{app}_{model}_change_product"),
             path("<path:object_id>/status/", view(EntitlementStatusView.as_view(model_admin=self)),
                  name=f"{app}_{model}_status"),
+            path("<path:object_id>/refresh/", view(RefreshView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_refresh"),
+            path("<path:object_id>/mark-reviewed/", view(mark_reviewed),
+                 name=f"{app}_{model}_mark_reviewed"),
+            path("refresh-account/<path:account_id>/",
+                 view(RefreshAccountView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_refresh_account"),
             *super().get_urls(),
         ]  # fmt: skip
 
@@ -141,13 +162,20 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
             )
         current = selectors.open_change(entitlement)
         refusal = rules.change_refusal(entitlement, current)
+        overdue = current is not None and selectors.is_overdue(current)
         return {
             "open_change": current,
             # An open change explains itself (its box says what it waits for): no red refusal.
             "change_refusal": None if current else refusal,
             "open_change_note": self.open_change_note(entitlement, current),
+            "overdue_message": messages.OVERDUE_FOR_AGENT.format(
+                since=f"{current.created_at:%Y-%m-%d %H:%M} UTC"
+            )
+            if overdue
+            else "",
             "account_url": account_url(entitlement.account_id),
-            "refresh_url": refresh_url(entitlement.pk),
+            "may_refresh": self.has_refresh_permission(request, entitlement),
+            "refresh_url": reverse("admin:entitlements_entitlement_refresh", args=[entitlement.pk]),
             "status_url": reverse("admin:entitlements_entitlement_status", args=[entitlement.pk]),
             "may_change_product": self.has_change_product_permission(request, entitlement),
             "change_product_url": reverse(

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0006_integrity'),
+        ('entitlements', '0007_refresh_and_settlement'),
     ]
 
     operations = [
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='changeattempt',
             name='origin',
-            field=models.CharField(choices=[('portal', 'care portal'), ('provider', 'made by the customer at the provider')], default='portal', max_length=10),
+            field=models.CharField(choices=[('portal', 'care portal'), ('provider', 'made by the customer at the provider'), ('refresh', 'refreshed from OPF')], default='portal', max_length=10),
         ),
         migrations.AlterField(
             model_name='entitlement',

@@ -14,15 +14,9 @@ from ...audit_export import sealed_rows
 from .base import AdminFlowView
 
 # The plain export: the columns a change record's seal covers, less the raw ones (its id, OPF's
-# response body, the HTTP attempts) that only the export with seals carries; and the Ticket
-# (issue 11) after the reason. (The Ticket is not sealed yet: the chain's CHANGE_FACT decides.)
+# response body, the HTTP attempts) that only the export with seals carries.
 _SEALED_ONLY = ("record id", "OPF response", "HTTP attempts")
-EXPORT_COLUMNS = tuple(
-    column
-    for fact in CHANGE_FACT
-    if fact[0] not in _SEALED_ONLY
-    for column in ((fact, ("ticket", "ticket")) if fact[0] == "reason" else (fact,))
-)
+EXPORT_COLUMNS = tuple(fact for fact in CHANGE_FACT if fact[0] not in _SEALED_ONLY)
 EXPORT_CHUNK_ROWS = 2000
 
 
