@@ -2,10 +2,10 @@
 
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
-`finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
-creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
-transactions are `sealed_transaction()` blocks.
+`finish_change`; tests/architecture/test_architecture.py keeps it so. The records are
+append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
+trigger does too). Each creation and each finish is sealed in the audit's hash chain
+(docs/audit.md): the callers' write transactions are `sealed_transaction()` blocks.
 Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction.
 """
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AUDIT_MODULE = "entitlements.services.audit"
 # The sandbox's own command line: a developer's entry point, not loaded when serving the portal
-# (tests/test_runtime_imports.py checks that at run time).
+# (tests/architecture/test_runtime_imports.py checks that at run time).
 SANDBOX_COMMAND = "entitlements.management.commands.opf_sandbox"
 # Variable names the portal gives a ChangeAttempt; `.save()` on one is an audit write.
 CHANGE_NAMES = {"change", "attempt", "change_record", "current_change", "open_change"}
