@@ -172,7 +172,8 @@ def opf_against_audit(sandbox, instances: int = 1) -> dict:
     from entitlements.models import ChangeAttempt
 
     received = sandbox_requests(sandbox, "change_product")
-    attempts = ChangeAttempt.objects.values_list("correlation_id", "actor_username", "outcome")
+    fields = ("correlation_id", "actor_username", "outcome")
+    attempts = list(ChangeAttempt.objects.values_list(*fields))  # the bench's few hundred
     instance_of = {cid: int(user.rsplit("-", 1)[1]) % instances for cid, user, _ in attempts}
     per_instance = [Counter() for _ in range(instances)]
     for cid, _, outcome in attempts:
