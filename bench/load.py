@@ -177,7 +177,7 @@ def opf_against_audit(sandbox, instances: int = 1) -> dict:
     instance_of = {cid: int(user.rsplit("-", 1)[1]) % instances for cid, user, _ in attempts}
     per_instance = [Counter() for _ in range(instances)]
     for cid, _, outcome in attempts:
-        per_instance[instance_of[cid]].update(audited=1, in_flight=outcome == "in_flight")
+        per_instance[instance_of[cid]].update(audited=1, in_flight=int(outcome == "in_flight"))
     for request in received:
         at = instance_of.get(request["headers"].get("x-correlation-id"))
         if at is not None:
