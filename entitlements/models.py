@@ -17,7 +17,10 @@ class Product(models.Model):
     opf_id = models.CharField(
         "OPF product id", max_length=200, unique=True, help_text="<providerId>_<providerResourceId>"
     )
-    provider_id = models.CharField("provider", max_length=100)
+    provider_id = models.CharField("provider id", max_length=100)
+    # What care staff call the provider ("Netflix"), from the catalogue's optional
+    # `providerName`; empty means the id is all there is.
+    provider_name = models.CharField("provider", max_length=200, blank=True)
     provider_resource_id = models.CharField("provider resource id", max_length=100)
     name = models.CharField(max_length=200)
     # Rank inside the provider: a higher tier is an upgrade.
@@ -30,6 +33,11 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.opf_id})"
+
+    @property
+    def provider_label(self) -> str:
+        """The provider as care staff read it: its display name, else its OPF id."""
+        return self.provider_name or self.provider_id
 
 
 class EntitlementStatus(models.TextChoices):
@@ -60,12 +68,9 @@ class Entitlement(models.Model):
         related_name="+",
         null=True,
         blank=True,
-        help_text="The product a change is waiting for the provider to confirm.",
     )
     pending_since = models.DateTimeField(null=True, blank=True)
-    needs_review = models.BooleanField(
-        default=False, help_text="OPF did not know this entitlement, or a change is unresolved."
-    )
+    needs_review = models.BooleanField("needs review", default=False)
     # Bumped on every change to the mirror: a form opened on an older version is stale.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,7 +107,7 @@ def new_correlation_id() -> str:
 
 class ChangeOrigin(models.TextChoices):
     PORTAL = "portal", "care portal"
-    PROVIDER = "provider", "made at the provider"
+    PROVIDER = "provider", "made by the customer at the provider"
     # A difference between the mirror and what a read of OPF showed, applied to the mirror.
     REFRESH = "refresh", "refreshed from OPF"
 
@@ -150,6 +155,9 @@ class ChangeAttempt(models.Model):
 
     reason_code = models.CharField("reason", max_length=50, blank=True)
     comment = models.TextField(blank=True)
+    # The care interaction the change was made in (a call, chat or ticket id); searchable by
+    # prefix, so indexed (db_index adds PostgreSQL's pattern index too).
+    ticket = models.CharField(max_length=100, blank=True, db_index=True)
 
     outcome = models.CharField(
         max_length=25,
@@ -218,7 +226,8 @@ class ChangeAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.entitlement_opf_id}: {self.from_product_id} -> {self.to_product_id}"
+        # In words: callers that list many select_related("from_product", "to_product").
+        return f"{self.entitlement_opf_id}: {self.from_product.name} → {self.to_product.name}"
 
     def save(self, *args, **kwargs):
         # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
