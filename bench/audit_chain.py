@@ -102,7 +102,7 @@ def seed_chain(seals: int) -> float:
     from django.utils import timezone
 
     from entitlements.audit_chain import GENESIS, content_of, link_hash
-    from entitlements.audit_verify import _rendered_rows
+    from entitlements.audit_rows import rendered_rows
     from entitlements.models import ChainHead, ChangeAttempt, Entitlement, Product
     started = time.perf_counter()
     _load_world([{"entitlementId": "SEED-1", "accountId": "ACC-S1",
@@ -131,7 +131,7 @@ def seed_chain(seals: int) -> float:
             records,
         )
     rows, before = [], prev
-    for pk, fact_json in _rendered_rows("entitlements_changeattempt", _columns(), first_pk):
+    for pk, fact_json in rendered_rows("entitlements_changeattempt", _columns(), first_pk):
         for kind in ("change.created", "change.finished"):
             sequence += 1
             content = content_of(kind=kind, subject=f"entitlements_changeattempt:{pk}",
