@@ -55,7 +55,7 @@ def rendered_rows(table: str, columns, from_pk: int) -> Iterator[tuple[int, str]
     for pk, *values in rows:
         yield pk, "{" + ",".join([
             key + encode_json_text(v if text and not v.startswith(FORMULA_START) else convert(v))
-            for (key, text, convert), v in zip(columns, values)
+            for (key, text, convert), v in zip(columns, values, strict=True)
         ]) + "}"  # fmt: skip
 
 
@@ -74,9 +74,10 @@ def _select(model, paths: list[str]) -> tuple[str, list[models.Field]]:
             key = "__".join(hops[:depth])
             if key not in joins:
                 join = quote(f"j{len(joins)}")
+                target = f"{join}.{quote(relation.target_field.column)}"
                 joins[key] = join, (
-                    f"LEFT JOIN {quote(meta.db_table)} {join} ON "
-                    f"{join}.{quote(relation.target_field.column)} = {alias}.{quote(relation.column)}"
+                    f"LEFT JOIN {quote(meta.db_table)} {join}"
+                    f" ON {target} = {alias}.{quote(relation.column)}"
                 )
             alias = joins[key][0]
         field = meta.get_field(name)
@@ -87,8 +88,9 @@ def _select(model, paths: list[str]) -> tuple[str, list[models.Field]]:
         columns.append(column)
         fields.append(field)
     pk = f"{base}.{quote(model._meta.pk.column)}"
+    joined = " ".join(sql for _alias, sql in joins.values())
     sql = (
-        f"SELECT {pk}, {', '.join(columns)} FROM {base} {' '.join(sql for _alias, sql in joins.values())}"
+        f"SELECT {pk}, {', '.join(columns)} FROM {base} {joined}"
         f" WHERE {pk} > %s ORDER BY {pk} LIMIT %s"
     )
     return sql, fields

@@ -14,6 +14,7 @@ The first problem found is reported as a Break naming the seal and what is wrong
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -105,24 +106,35 @@ def _walk_chain(report: Report, start: int) -> None:
         lambda last: [start - 1 if last is None else last],
         lambda row: row[0],
     )
+    seals, sha256 = 0, hashlib.sha256  # the hot loop: every seal, hashed once
     for sequence, kind, table, pk, content, link, digest in rows:
-        problem = None
-        if sequence != prev_seq + 1:
-            missing = f"seals {prev_seq + 1}..{sequence - 1} are missing"
-            problem = Break(prev_seq + 1, "deleted", missing)
-        elif not content.startswith(f"{kind}\n{table}:{pk}\n"):
-            problem = Break(sequence, "edited", "its kind or subject no longer match its content")
-        elif link_hash(link, content) != digest:
-            problem = Break(sequence, "edited", "its content no longer matches its hash")
-        elif link != prev_hash:
-            problem = _misplaced(sequence, link, before_prev)
-        if problem:
-            report.broken.append(problem)
+        if (
+            sequence != prev_seq + 1
+            or link != prev_hash
+            or sha256((link + content).encode()).hexdigest() != digest
+            or not content.startswith(f"{kind}\n{table}:{pk}\n")
+        ):
+            report.seals += seals
+            row = (sequence, kind, table, pk, content, link, digest)
+            report.broken.append(_broken_link(row, prev_seq, before_prev))
             return
-        report.seals += 1
+        seals += 1
         prev_seq, before_prev, prev_hash = sequence, prev_hash, digest
+    report.seals += seals
     report.head = Link(prev_seq, prev_hash)
     _check_head(report)
+
+
+def _broken_link(row: tuple, prev_seq: int, before_prev: str | None) -> Break:
+    """What is wrong with a seal that failed the walk's checks, named in this order."""
+    sequence, kind, table, pk, content, link, digest = row
+    if sequence != prev_seq + 1:
+        return Break(prev_seq + 1, "deleted", f"seals {prev_seq + 1}..{sequence - 1} are missing")
+    if not content.startswith(f"{kind}\n{table}:{pk}\n"):
+        return Break(sequence, "edited", "its kind or subject no longer match its content")
+    if link_hash(link, content) != digest:
+        return Break(sequence, "edited", "its content no longer matches its hash")
+    return _misplaced(sequence, link, before_prev)
 
 
 def _misplaced(sequence: int, link: str, before_prev: str | None) -> Break:
