@@ -75,9 +75,12 @@ def _select(model, paths: list[str]) -> tuple[str, list[models.Field]]:
             if key not in joins:
                 join = quote(f"j{len(joins)}")
                 target = f"{join}.{quote(relation.target_field.column)}"
-                joins[key] = join, (
-                    f"LEFT JOIN {quote(meta.db_table)} {join}"
-                    f" ON {target} = {alias}.{quote(relation.column)}"
+                joins[key] = (
+                    join,
+                    (
+                        f"LEFT JOIN {quote(meta.db_table)} {join}"
+                        f" ON {target} = {alias}.{quote(relation.column)}"
+                    ),
                 )
             alias = joins[key][0]
         field = meta.get_field(name)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 # Values where a shortcut would differ: formula-like text, quotes, newlines and non-ASCII,
 # nested JSON with non-ASCII keys and numbers, a time with no microseconds, missing values.
-AWKWARD = "=SUM(A1) \"quoted\"\n\tnext line, ünïcode ✓"
+AWKWARD = '=SUM(A1) "quoted"\n\tnext line, ünïcode ✓'
 ATTEMPTS = [{"é": 1, "b": [1, -2.5, None, True, {"z": "-x", "a": "=1"}]}, {"note": "ok"}]
 
 
