@@ -18,7 +18,6 @@ PostgreSQL of DATABASE_URL, default postgres://postgres@127.0.0.1:5432/careporta
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -101,7 +100,7 @@ def seed_chain(seals: int) -> float:
     from django.db.models import Max
     from django.utils import timezone
 
-    from entitlements.audit_chain import GENESIS, content_of, link_hash
+    from entitlements.audit_chain import GENESIS, cell, link_hash
     from entitlements.audit_rows import rendered_rows
     from entitlements.models import ChainHead, ChangeAttempt, Entitlement, Product
     started = time.perf_counter()
@@ -130,12 +129,12 @@ def seed_chain(seals: int) -> float:
             " http_attempts, duration_ms) VALUES (" + ", ".join(["%s"] * 22) + ")",
             records,
         )
-    rows, before = [], prev
+    rows, before, sealed_at = [], prev, cell(now)
     for pk, fact_json in rendered_rows("entitlements_changeattempt", _columns(), first_pk):
         for kind in ("change.created", "change.finished"):
             sequence += 1
-            content = content_of(kind=kind, subject=f"entitlements_changeattempt:{pk}",
-                                 sealed_at=now, fact=json.loads(fact_json))  # fmt: skip
+            # content_of()'s four lines; fact_json is already the fact's canonical JSON.
+            content = f"{kind}\nentitlements_changeattempt:{pk}\n{sealed_at}\n{fact_json}"
             digest = link_hash(prev, content)
             rows.append((sequence, kind, "entitlements_changeattempt", pk, now, content, prev,
                          digest))  # fmt: skip
