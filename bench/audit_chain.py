@@ -103,6 +103,7 @@ def seed_chain(seals: int) -> float:
     from entitlements.audit_chain import GENESIS, cell, link_hash
     from entitlements.audit_rows import rendered_rows
     from entitlements.models import ChainHead, ChangeAttempt, Entitlement, Product
+
     started = time.perf_counter()
     _load_world([{"entitlementId": "SEED-1", "accountId": "ACC-S1",
                   "productId": "Netflix_EU_B_BUNDLE_STANDARD", "status": "ACTIVE"}])  # fmt: skip
