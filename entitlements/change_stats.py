@@ -74,6 +74,8 @@ def count_finish(change: ChangeAttempt, *, was: Outcome) -> None:
     """Count `change`, which has just left outcome `was` (IN_FLIGHT: it is counted for the first
     time, a change made at the provider too). Call it inside the transaction that finished it,
     with `change` holding the stored values."""
+    if change.origin == ChangeOrigin.REFRESH:
+        return  # the mirror brought in line with a read of OPF: no change anyone asked for
     outcome = Outcome(change.outcome)
     deltas = []
     if change.origin == ChangeOrigin.PROVIDER:
@@ -158,6 +160,7 @@ def recount_from_audit(first: date, last: date):
     finished = (
         ChangeAttempt.objects.filter(created_at__gte=start, created_at__lt=end)
         .exclude(outcome=Outcome.IN_FLIGHT)
+        .exclude(origin=ChangeOrigin.REFRESH)  # not counted as they finish either
         .annotate(day=TruncDate("created_at"))
         .order_by()
     )
