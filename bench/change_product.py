@@ -123,6 +123,8 @@ def main() -> None:
         setup_django(Path(tmp))
         from django.db import connection
 
+        if connection.vendor == "sqlite":  # not var/'s test database: the test suite's
+            connection.settings_dict["TEST"]["NAME"] = str(Path(tmp) / "bench-test.sqlite3")
         # A throwaway database (test_<name>), migrated, dropped at the end.
         connection.creation.create_test_db(verbosity=0, autoclobber=True)
         try:
