@@ -42,7 +42,7 @@ def bench_changes(rounds: int, latency_ms: float) -> dict:
     from bench.change_product import sandbox_process
     from entitlements.models import Entitlement, Product
     from entitlements.services import change_product
-    from tests.conftest import CATALOGUE
+    from tests.fixtures.sandbox import CATALOGUE
 
     count = 2 * rounds + 5
     entitlements = [
@@ -155,7 +155,7 @@ def seed_chain(seals: int) -> float:
 def _load_world(entitlements: list[dict]) -> None:
     """The test suite's catalogue (once) and these entitlements."""
     from entitlements.models import Entitlement, Product
-    from tests.conftest import CATALOGUE, load_world_into_portal
+    from tests.fixtures.sandbox import CATALOGUE, load_world_into_portal
 
     if not Product.objects.exists():
         load_world_into_portal(CATALOGUE, entitlements)

@@ -141,7 +141,7 @@ def run(rounds: int, latency_ms: float) -> None:
 
     from entitlements.models import Entitlement, Product
     from entitlements.services import change_product
-    from tests.conftest import CATALOGUE, load_world_into_portal
+    from tests.fixtures.sandbox import CATALOGUE, load_world_into_portal
 
     entitlements = [
         {

@@ -246,7 +246,7 @@ def main() -> None:
 
         vendor = connection.vendor
         try:
-            from tests.conftest import CATALOGUE, load_world_into_portal
+            from tests.fixtures.sandbox import CATALOGUE, load_world_into_portal
 
             load_world_into_portal(CATALOGUE, [])
             with portal_process(database_url, args.workers, args.threads) as url:

@@ -1,4 +1,5 @@
-"""Why a change was refused before anything was sent to OPF; each message is for the agent."""
+"""Why a change was refused before anything was sent to OPF, or why its outcome could not be
+recorded after it may have been sent; each message is for the agent."""
 
 
 class ChangeRefused(Exception):
@@ -11,3 +12,8 @@ class StaleEntitlement(ChangeRefused):
 
 class ChangeInProgress(ChangeRefused):
     """Another change of the same entitlement is in flight, awaited or of unknown outcome."""
+
+
+class OutcomeNotRecorded(Exception):
+    """The change may have reached OPF, but not even "outcome unknown" could be recorded (the
+    database is gone): the record stays in flight for reconcile_changes. Never "nothing sent"."""

@@ -30,6 +30,11 @@ OUTCOME_MESSAGES: dict[Outcome, str] = {
     ),
     Outcome.IN_FLIGHT: "The change is being sent to OPF.",
 }
+# The database failed after the change may have reached OPF, so not even its outcome was saved.
+OUTCOME_NOT_RECORDED = (
+    f"Change outcome unknown, {DO_NOT_RESUBMIT}. OPF may have received the change, but the "
+    "portal could not record its answer; the change shows as being sent until it is reconciled."
+)
 CREDENTIALS_REFUSED = (
     "OPF refused the portal's credentials, nothing was changed. Operators have been alerted; "
     "please try again later."

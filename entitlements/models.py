@@ -69,8 +69,9 @@ class Entitlement(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # OPF notifications (issue 5): when OPF says the product / the status last changed, i.e.
-    # the occurredAt of the newest notification applied. An older one arriving late is ignored.
+    # When OPF says the product / the status last changed: the occurredAt of the newest
+    # notification applied, or for the product the time OPF answered a change the portal
+    # completed. A notification older than that is ignored (stale), whenever it arrives.
     product_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -144,7 +145,10 @@ class ChangeAttempt(models.Model):
         default=Outcome.IN_FLIGHT.value,
     )
     http_status = models.PositiveSmallIntegerField("OPF status", null=True, blank=True)
-    response_body = models.TextField("OPF response", blank=True)  # bounded by the client
+    # OPF's answer as text (bounded by the client; bad UTF-8, NUL and lone surrogates shown as
+    # U+FFFD, since a PostgreSQL text column refuses NUL) and its exact bytes, whatever they are.
+    response_body = models.TextField("OPF response", blank=True)
+    response_bytes = models.BinaryField("OPF response (exact bytes)", blank=True, default=b"")
     opf_message = models.TextField("OPF message", blank=True)
     # What happened, in plain words, when OPF gave no message (e.g. "token endpoint unreachable").
     detail = models.TextField(blank=True)

@@ -192,28 +192,7 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
 
         error = request.GET.get("error")
         if error:
-            if error in _SESSION_GONE and before is not None:
-                # The provider session ended: sign in again, then back to where they were.
-                audit_event(logging.INFO, "session-ended", request, reason=error, **who)
-                query = urlencode({"next": _safe_next(request, self.next_before)})
-                return HttpResponseRedirect(f"{reverse('admin:login')}?{query}")
-            reference = uuid.uuid4().hex[:12]
-            audit_event(
-                logging.WARNING,
-                "refused",
-                request,
-                reason=f"provider:{error}",
-                reference=reference,
-                **who,
-            )
-            return failure_page(
-                request,
-                status=403 if error == "access_denied" else 400,
-                title="Sign-in was not completed",
-                message="The identity provider did not sign you in.",
-                reference=reference,
-            )
-
+            return self._provider_said_no(error, who)
         if refusal is not None and refusal.reason in ("no_role", "account_disabled"):
             audit_event(
                 logging.WARNING,
@@ -226,7 +205,36 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
                 refresh="yes" if before else "",
             )
             return refused_page(request, refusal)
+        return self._unusable_answer(refusal, who)
 
+    def _provider_said_no(self, error: str, who: dict):
+        """The provider answered with `?error=`: its session ended, or it refused to sign in."""
+        request = self.request
+        if error in _SESSION_GONE and self.user_before is not None:
+            # The provider session ended: sign in again, then back to where they were.
+            audit_event(logging.INFO, "session-ended", request, reason=error, **who)
+            query = urlencode({"next": _safe_next(request, self.next_before)})
+            return HttpResponseRedirect(f"{reverse('admin:login')}?{query}")
+        reference = uuid.uuid4().hex[:12]
+        audit_event(
+            logging.WARNING,
+            "refused",
+            request,
+            reason=f"provider:{error}",
+            reference=reference,
+            **who,
+        )
+        return failure_page(
+            request,
+            status=403 if error == "access_denied" else 400,
+            title="Sign-in was not completed",
+            message="The identity provider did not sign you in.",
+            reference=reference,
+        )
+
+    def _unusable_answer(self, refusal, who: dict):
+        """The provider could not be reached, or its answer could not be verified."""
+        request = self.request
         reference = uuid.uuid4().hex[:12]
         audit_event(
             logging.WARNING,

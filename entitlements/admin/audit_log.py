@@ -43,7 +43,8 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             "reason", "comment",
         )}),
         ("OPF", {"fields": (
-            "outcome", "http_status", "opf_message", "detail", "opf_response", "requests",
+            "outcome", "http_status", "opf_message", "detail", "opf_response",
+            "opf_response_bytes", "requests",
             "duration_ms", "correlation_id",
         )}),
     )  # fmt: skip
@@ -89,6 +90,14 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     @admin.display(description="OPF response")
     def opf_response(self, obj):
         return format_html("<pre>{}</pre>", obj.response_body) if obj.response_body else ""
+
+    @admin.display(description="OPF response (exact bytes)")
+    def opf_response_bytes(self, obj):
+        """Shown when the text above is not exactly what OPF sent (NUL, invalid UTF-8...)."""
+        raw = bytes(obj.response_bytes or b"")
+        if not raw or raw == obj.response_body.encode("utf-8"):
+            return ""
+        return format_html("<pre>{} bytes: {}</pre>", len(raw), repr(raw))
 
     @admin.display(description="requests to OPF")
     def requests(self, obj):

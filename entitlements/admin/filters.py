@@ -169,10 +169,17 @@ class CreatedFilter(InputFilter):
         yield form
 
 
+# Dates a change can have been made on; outside them (e.g. 9999-12-31, whose next day does not
+# exist, or year 1, which is BC in UTC east of Greenwich) a date filter is ignored like a typo.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _day_start(value: str | None) -> datetime | None:
-    """Midnight (portal time zone) of an ISO date, or None when absent or not a date."""
+    """Midnight (portal time zone) of an ISO date, or None when absent, not a date or absurd."""
     try:
         day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .paginators import LookaheadChangeList, LookaheadPaginator, page_number
+from .paginators import CheckedChangeList, LookaheadChangeList, LookaheadPaginator, page_number
 
 
 class NamedAdminMixin:
@@ -14,6 +14,9 @@ class NamedAdminMixin:
     def changelist_view(self, request, extra_context=None):
         context = {"title": self.list_title, "model_label": self.index_name}
         return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["model_label"] = self.index_name

@@ -6,9 +6,14 @@ extra row says whether a next page exists. The page template shows "previous / n
 of page numbers.
 """
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import EmptyPage, Paginator
 from django.utils.functional import cached_property
+
+# No one pages this far (search instead); beyond it the offset would overflow the database's
+# integers ("bigint out of range", SQLite "datatype mismatch"), so such a page is empty.
+MAX_PAGE_NUMBER = 1_000_000
 
 
 class LookaheadPaginator(Paginator):
@@ -45,6 +50,12 @@ class LookaheadPaginator(Paginator):
     def has_previous(self) -> bool:
         return self.page_number > 1
 
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if number > MAX_PAGE_NUMBER:
+            raise EmptyPage("That page contains no results")
+        return number
+
     def page(self, number):
         number = self.validate_number(number)
         if number != self.page_number:
@@ -61,12 +72,31 @@ class LookaheadPaginator(Paginator):
 def page_number(request) -> int:
     """The page the admin's ChangeList will show (its own parsing of `?p=`)."""
     try:
-        return max(1, int(request.GET.get(PAGE_VAR, 1)))
+        return min(max(1, int(request.GET.get(PAGE_VAR, 1))), MAX_PAGE_NUMBER)
     except ValueError:
         return 1
 
 
-class LookaheadChangeList(ChangeList):
+def refused_text(value: str) -> bool:
+    """Query-string text no database column can be compared with: NUL (PostgreSQL refuses it
+    in text) and lone surrogates (no UTF-8)."""
+    return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+class CheckedChangeList(ChangeList):
+    """A changelist that refuses a query string it could only answer with a database error.
+
+    A NUL in any filter or search value becomes the admin's "invalid lookup" answer (a redirect
+    to `?e=1`) before any query runs, whichever filter would have met it.
+    """
+
+    def __init__(self, request, *args, **kwargs):
+        if any(refused_text(k) or refused_text(v) for k, v in request.GET.items()):
+            raise IncorrectLookupParameters("A value in the query string cannot be searched for.")
+        super().__init__(request, *args, **kwargs)
+
+
+class LookaheadChangeList(CheckedChangeList):
     def get_results(self, request):
         super().get_results(request)
         if not self.multi_page and isinstance(self.paginator, LookaheadPaginator):

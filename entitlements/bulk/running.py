@@ -276,7 +276,7 @@ def recover_abandoned(job_id: int) -> int:
         lapsed = list(
             BulkJobItem.objects.filter(
                 job_id=job_id, state=ItemState.CLAIMED, lease_until__lt=timezone.now()
-            ).select_for_update(skip_locked=True)[:100]
+            ).select_for_update(skip_locked=True, of=("self",))[:100]
         )
         for item in lapsed:
             log.warning("bulk job %s: item %s abandoned by %s", job_id, item.pk, item.claimed_by)

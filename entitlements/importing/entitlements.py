@@ -84,7 +84,9 @@ def _write_entitlements(
     if changing and not dry_run:
         # Lock and re-read only the rows that change, so a change recorded meanwhile cannot
         # lose its version bump to ours, and agents are not held up on the unchanged ones.
-        existing |= entitlements.select_for_update().in_bulk(changing, field_name="opf_id")
+        existing |= entitlements.select_for_update(of=("self",)).in_bulk(
+            changing, field_name="opf_id"
+        )
     to_create, to_update = sort_rows(
         chunk, existing, model=Entitlement, values_of=mirrored, report=report
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from entitlements.models import EntitlementStatus
@@ -19,6 +19,12 @@ from entitlements.opf.identifiers import identifier_problem
 MAX_ENTITLEMENT_ID = 200
 MAX_PRODUCT_ID = 200
 MAX_CORRELATION_ID = 64
+# occurredAt must fall in this window (docs/notifications.md): nothing OPF reports happened
+# before it, and a clock a little ahead is tolerated (counted as "now"). Outside it lie only
+# mistakes, and values a database may store but not give back (a year-1 date becomes a BC
+# timestamp on PostgreSQL that psycopg cannot read; year 9999 overflows in UTC).
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_OCCURRED_AHEAD = timedelta(days=1)
 
 
 class EventType(StrEnum):
@@ -89,7 +95,7 @@ def _text(data: dict, field: str, max_length: int, errors: dict, *, required: bo
     return value
 
 
-def _timestamp(data: dict, field: str, errors: dict) -> datetime | None:
+def _timestamp(data: dict, field: str, errors: dict, now: datetime) -> datetime | None:
     value = data.get(field)
     if not isinstance(value, str) or not value:
         errors[field] = "required, an ISO 8601 date and time with a UTC offset"
@@ -102,11 +108,21 @@ def _timestamp(data: dict, field: str, errors: dict) -> datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         errors[field] = "needs a UTC offset, e.g. 2025-01-31T12:00:00Z"
         return None
+    # Aware datetimes compare without converting, so even year 1 or 9999 cannot overflow here.
+    if not EARLIEST_OCCURRED_AT <= moment <= now + MAX_OCCURRED_AHEAD:
+        errors[field] = (
+            f"must be between {EARLIEST_OCCURRED_AT:%Y-%m-%dT%H:%M:%SZ} and one day after the "
+            "portal's clock"
+        )
+        return None
     return moment
 
 
-def parse_notification(body: bytes) -> Notification:
-    """The notification in `body`, or InvalidPayload listing every problem found."""
+def parse_notification(body: bytes, *, now: datetime | None = None) -> Notification:
+    """The notification in `body`, or InvalidPayload listing every problem found.
+
+    `now` (the portal's clock by default) bounds how far ahead occurredAt may be.
+    """
     data = _load_object(body)
     errors: dict[str, str] = {}
 
@@ -125,7 +141,7 @@ def parse_notification(body: bytes) -> Notification:
     status = _text(data, "status", 20, errors, required=event_type == EventType.STATUS_CHANGED)
     if event_type == EventType.STATUS_CHANGED and status and status not in EntitlementStatus.values:
         errors["status"] = "must be one of " + ", ".join(EntitlementStatus.values)
-    occurred_at = _timestamp(data, "occurredAt", errors)
+    occurred_at = _timestamp(data, "occurredAt", errors, now or datetime.now(UTC))
     correlation_id = _text(data, "correlationId", MAX_CORRELATION_ID, errors, required=False)
 
     if errors:

@@ -30,7 +30,12 @@ from entitlements.opf.identifiers import (
     validate_product_id,
 )
 from entitlements.opf.metrics import CHANGE_PRODUCT_CALLS, CHANGE_PRODUCT_SECONDS
-from entitlements.opf.results import MAX_BODY_CHARS, ChangeProductResult, EntitlementPage
+from entitlements.opf.results import (
+    MAX_BODY_BYTES,
+    MAX_BODY_CHARS,
+    ChangeProductResult,
+    EntitlementPage,
+)
 from entitlements.opf.tokens import TokenCache, TokenProvider
 from entitlements.opf.transport import build_session
 from entitlements.outcomes import Outcome
@@ -230,6 +235,7 @@ def _change_result(exchange: Exchange) -> ChangeProductResult:
         correlation_id=exchange.correlation_id,
         http_status=reply.status if reply else None,
         response_body=body,
+        response_bytes=reply.raw[:MAX_BODY_BYTES] if reply else b"",
         # OPF's own words on a 400 (not on credentials refused: that is the portal's trouble).
         opf_message=opf_message(body) if outcome is Outcome.REJECTED and answered else "",
         attempts=exchange.attempts,

@@ -65,6 +65,8 @@ class Reply:
     duration_ms: float
     failure: Failure | None  # set when the exchange broke (before or after the status line)
     oversized: bool = False  # the body reached Request.max_bytes and was cut there
+    # The body's bytes as they came (NUL, invalid UTF-8...), the token replaced as in `body`.
+    raw: bytes = b""
 
 
 class End(enum.Enum):
@@ -149,11 +151,15 @@ class Caller:
             # The status line came, the body did not: OPF may or may not have finished its work.
             return Reply(response.status_code, "", elapsed(), _failure(exc, after_status=True))
         body = decode_body(raw, response)
+        oversized = len(raw) >= request.max_bytes
         # A body echoing our token must not carry it into audit rows or logs.
         if token in body:
             body = body.replace(token, "[token]")
-        oversized = len(raw) >= request.max_bytes
-        return Reply(response.status_code, body, elapsed(), None, oversized)
+            raw = raw.replace(token.encode(), b"[token]")
+            if token in decode_body(raw, response):
+                # Echoed in a charset that is not ASCII-compatible: keep only the text.
+                raw = body.encode("utf-8", "replace")
+        return Reply(response.status_code, body, elapsed(), None, oversized, raw)
 
 
 class _Call:

@@ -7,6 +7,9 @@ from entitlements.outcomes import Outcome
 # Bodies are stored in audit rows and logged; OPF (or a proxy in front of it) could answer with
 # anything, so they are cut to a size a row and a log line can carry.
 MAX_BODY_CHARS = 4000
+# The exact bytes of an answer are kept too (its text above replaces what is not valid text),
+# cut to this many.
+MAX_BODY_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class ChangeProductResult:
     outcome: Outcome
     correlation_id: str
     http_status: int | None  # of the last attempt; None when no answer came
-    response_body: str  # bounded to MAX_BODY_CHARS, "" if none
+    response_body: str  # as text (bad UTF-8 replaced), bounded to MAX_BODY_CHARS, "" if none
     opf_message: str  # OPF's own error message for a 400, "" otherwise
     attempts: tuple[HttpAttempt, ...]
     duration_ms: float
@@ -31,6 +34,9 @@ class ChangeProductResult:
     # Plain words on why, for the audit record and supervisors: e.g. "OPF token endpoint
     # unreachable (connect refused)" or "read timeout after the request was sent". Never a secret.
     detail: str = ""
+    # The answer's bytes exactly as OPF sent them (NUL, invalid UTF-8...), up to MAX_BODY_BYTES;
+    # the token, if OPF echoed it, replaced as in response_body.
+    response_bytes: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,10 @@ _REQUIRED = object()
 # the portal never heard", the case reconciliation exists for. A read has no work to hide.
 SPECS: dict[str, tuple[frozenset[str], dict[str, Any]]] = {
     "latency": (_ALL, {"ms": _REQUIRED}),
-    "status": (_ALL, {"status": _REQUIRED, "body": None, "headers": None, "apply": False}),
+    "status": (
+        _ALL,
+        {"status": _REQUIRED, "body": None, "body_base64": None, "headers": None, "apply": False},
+    ),
     "hang": (_ALL, {"seconds": 30.0, "apply": False}),
     "reset": (_ALL, {"apply": False}),
     "truncate": (_ALL, {"status": 200, "apply": False}),
@@ -133,6 +137,14 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         raise FaultError("truncate needs a status that carries a body")
     if p.get("body") is not None and not isinstance(p["body"], (str, dict, list)):
         raise FaultError("body must be a string or a JSON object/list")
+    if p.get("body_base64") is not None:
+        # Exact bytes no JSON string can carry (invalid UTF-8), for the portal's storage tests.
+        if p.get("body") is not None:
+            raise FaultError("give body or body_base64, not both")
+        try:
+            base64.b64decode(p["body_base64"], validate=True)
+        except (TypeError, ValueError) as exc:
+            raise FaultError("body_base64 must be base64 text") from exc
     headers = p.get("headers")
     if headers is not None:
         if not isinstance(headers, dict) or not all(

@@ -151,7 +151,9 @@ def _fault_response(fault: Fault, auth_failure_status: int) -> Response:
             status, {"code": "SANDBOX_FAULT", "message": "This answer is cut short on purpose."}
         )
     body = params["body"]
-    if body is None:
+    if params.get("body_base64") is not None:
+        response = Response(status, base64.b64decode(params["body_base64"]), "application/json")
+    elif body is None:
         response = error_response(status, "SANDBOX_FAULT", f"Injected status {status}.")
     elif isinstance(body, str):
         response = Response(status, body.encode("utf-8"), "text/plain; charset=utf-8")

@@ -2,10 +2,10 @@
 
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
-`finish_change`; tests/test_architecture.py keeps it so. The records are append-only: a finished
-one is never written again (the model refuses it, and on PostgreSQL a trigger does too). Each
-creation and each finish is sealed in the audit's hash chain (docs/audit.md): the callers' write
-transactions are `sealed_transaction()` blocks.
+`finish_change`; tests/architecture/test_architecture.py keeps it so. The records are
+append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
+trigger does too). Each creation and each finish is sealed in the audit's hash chain
+(docs/audit.md): the callers' write transactions are `sealed_transaction()` blocks.
 Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction. The
 change flow's finish on PostgreSQL is one statement (update, counts, mirror, seal): each database
 round trip costs the change flow 0.4-0.7 ms there (bench/README.md).
@@ -30,6 +30,15 @@ from .mirror import mirror_values, update_mirror
 def utc_text(moment: datetime) -> str:
     """A moment as the audit's details write it, e.g. "2026-12-01 09:15:00 UTC"."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def storable_text(text: str) -> str:
+    """`text` as any database stores and gives back: NUL (which a PostgreSQL text column
+    refuses) and lone surrogates (no UTF-8 at all) become U+FFFD. The exact bytes of an OPF
+    answer are kept apart, in `response_bytes`."""
+    if text.isprintable():  # the fast path: printable text has neither
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 def _actor(user) -> dict[str, str]:
@@ -111,7 +120,8 @@ def finish_change(
     answer arriving after a notification, a reconcile or a supervisor settled the change
     changes nothing (False), so a record never moves backwards. `detail` replaces the record's
     plain-words detail (callers appending keep the old one in it); `opf_answer` stores what OPF
-    said (status, body, message, each HTTP request, duration); `mirror` the fields
+    said (status, body as text and as exact bytes, message, each HTTP request, duration); text
+    goes through `storable_text`; `mirror` the fields
     services/mirror.py then sets on the entitlement, in the same transaction, if it finished.
     On success `change` holds the stored values too.
 
@@ -138,12 +148,13 @@ def finish_change(
 
 
 def _finish_fields(outcome, detail, finished_at, opf_answer) -> dict:
-    fields = {"outcome": outcome.value, "finished_at": finished_at, "detail": detail}
+    fields = {"outcome": outcome.value, "finished_at": finished_at, "detail": storable_text(detail)}
     if opf_answer is not None:
         fields.update(
             http_status=opf_answer.http_status,
-            response_body=opf_answer.response_body,
-            opf_message=opf_answer.opf_message,
+            response_body=storable_text(opf_answer.response_body),
+            response_bytes=opf_answer.response_bytes,
+            opf_message=storable_text(opf_answer.opf_message),
             http_attempts=[
                 {
                     "http_status": a.http_status,

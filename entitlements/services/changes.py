@@ -4,17 +4,19 @@
 outside any transaction or row lock, and updates the mirror from the outcome.
 """
 
+import dataclasses
 import logging
+import time
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from careportal.logs import add_to_change_log_context, change_log_context
 
 from .. import messages, rules
 from ..audit_chain import sealed_transaction
-from ..exceptions import ChangeInProgress, ChangeRefused, StaleEntitlement
+from ..exceptions import ChangeInProgress, ChangeRefused, OutcomeNotRecorded, StaleEntitlement
 from ..models import ChangeAttempt, Entitlement, Product
 from ..opf import ChangeProductResult, InvalidIdentifier
 from ..opf.client import validate_identifier
@@ -24,6 +26,11 @@ from .audit import finish_change, log_fields, record_change
 from .opf_client import get_opf_client
 
 log = logging.getLogger(__name__)
+
+# Seconds to wait before each further try to record "outcome unknown" when recording OPF's
+# answer failed (the first try is at once, on a fresh connection): a database restart is over
+# in about this long; an agent is not kept waiting much longer.
+FINISH_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
 def _valid_reason(reason_code: str) -> bool:
@@ -56,8 +63,9 @@ def change_product(
 ) -> ChangeAttempt:
     """Move `entitlement` to `new_product` in OPF and return the finished change record.
 
-    Raises ChangeRefused (with a message for the agent) when nothing was sent.
-    `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
+    Raises ChangeRefused (with a message for the agent) when nothing was sent, and
+    OutcomeNotRecorded when the change may have reached OPF but the database took no record of
+    it. `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
     the BulkJob this change is part of, named by its record.
     """
     if not _valid_reason(reason_code):
@@ -88,7 +96,16 @@ def change_product(
             new_product.opf_id,
             change.actor_username,
         )
-        return record_outcome(change=change, result=_call_opf(change, new_product))
+        result = _call_opf(change, new_product)
+        try:
+            return record_outcome(change=change, result=result)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the request may have left
+            log.exception(
+                "change_product answer not recorded correlation_id=%s http_status=%s",
+                change.correlation_id,
+                result.http_status,
+            )
+            return _record_unknown(change, result, exc)
 
 
 def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResult:
@@ -105,6 +122,40 @@ def _call_opf(change: ChangeAttempt, new_product: Product) -> ChangeProductResul
             "The portal failed while calling OPF; OPF may have received the change.",
             change.correlation_id,
         )
+
+
+def _record_unknown(change: ChangeAttempt, result: ChangeProductResult, failure: Exception):
+    """Recording OPF's answer failed: record "outcome unknown" instead, as soon as the database
+    allows (a few tries on a fresh connection), or raise OutcomeNotRecorded."""
+    answered = f"OPF answered {result.http_status}" if result.http_status else "OPF's answer"
+    unknown = dataclasses.replace(
+        _unknown_result(
+            f"{answered}, but the portal could not record it ({type(failure).__name__}); "
+            "the outcome is unknown and nothing was resent.",
+            change.correlation_id,
+        ),
+        http_status=result.http_status,
+        attempts=result.attempts,
+        duration_ms=result.duration_ms,
+    )
+    for delay in (0, *FINISH_RETRY_DELAYS):
+        time.sleep(delay)
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:
+            connection.close()  # a broken connection is not reused; the next query reconnects
+        try:
+            return record_outcome(change=change, result=unknown)
+        except Exception as exc:  # noqa: BLE001 - tried again, then left to reconcile
+            log.warning(
+                "change_product outcome unknown not recorded yet correlation_id=%s: %s",
+                change.correlation_id,
+                type(exc).__name__,
+            )
+    log.error(
+        "change_product left in flight for reconcile_changes correlation_id=%s",
+        change.correlation_id,
+    )
+    raise OutcomeNotRecorded(messages.OUTCOME_NOT_RECORDED) from failure
 
 
 def _record_intent(
@@ -192,7 +243,13 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
 def _mirror_fields(change: ChangeAttempt, outcome: Outcome, now) -> dict | None:
     """What the outcome changes on the entitlement (services/mirror.py), None for nothing."""
     if outcome == Outcome.COMPLETED:
-        return {"product_id": change.to_product_id, "pending_product": None, "pending_since": None}
+        return {
+            "product_id": change.to_product_id,
+            "pending_product": None,
+            "pending_since": None,
+            # The newest fact about the product: OPF made the change when it answered.
+            "product_reported_at": now,
+        }
     if outcome == Outcome.AWAITING_CONFIRMATION:
         return {"pending_product_id": change.to_product_id, "pending_since": now}
     if outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):

@@ -153,7 +153,7 @@ def _lock_for_notification(notification: Notification) -> Entitlement | None:
         return None
     # The only change a confirmation or decline can still move (at most one is open).
     list(
-        ChangeAttempt.objects.select_for_update()
+        ChangeAttempt.objects.select_for_update(of=("self",))
         .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
         .values_list("pk", flat=True)
     )
@@ -261,11 +261,9 @@ def _record_provider_change(
             needs_review=True,
         )
     reported = _reported(notification, now)
-    if _is_older(reported, entitlement.product_reported_at) or (
-        ChangeAttempt.objects.filter(
-            entitlement=entitlement, outcome=Outcome.COMPLETED, finished_at__gt=reported
-        ).exists()
-    ):
+    # Ordered by what OPF says happened, never by when the portal heard of it: the newest fact
+    # is kept in product_reported_at (a portal change's at the time OPF answered it).
+    if _is_older(reported, entitlement.product_reported_at):
         return Effect(DeliveryResult.STALE, "The product changed again since; ignored.")
     if product.pk == entitlement.product_id:
         return Effect(DeliveryResult.ALREADY_APPLIED, f"Already on {product.opf_id}.")

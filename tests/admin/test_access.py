@@ -1,4 +1,4 @@
-"""Who may open and post what, checked on the server (issue 3 build 1; matrix A1, A4, A5)."""
+"""Who may open and post what, checked on the server (rows A1, A4, A5 of docs/reliability.md)."""
 
 import pytest
 from django.urls import reverse

@@ -1,4 +1,4 @@
-"""The audit log for supervisors (issue 3 build 5): list, filters, search, detail, CSV export,
+"""The audit log for supervisors: list, filters, search, detail, CSV export,
 and the overdue / outcome-unknown list."""
 
 import csv

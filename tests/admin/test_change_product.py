@@ -1,4 +1,4 @@
-"""The change-product pages against the OPF sandbox (issue 3 build 4; matrix O1-O7, O14, O15,
+"""The change-product pages against the OPF sandbox (rows O1-O7, O9, O14, O15,
 X2, X3): one request to OPF per confirmed change, none for anything refused."""
 
 import pytest

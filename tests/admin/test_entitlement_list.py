@@ -1,4 +1,4 @@
-"""Finding an entitlement (issue 3 build 2) and the entitlement page (build 3)."""
+"""Finding an entitlement (the list, its search and filters) and the entitlement page."""
 
 import pytest
 from django.db import connection

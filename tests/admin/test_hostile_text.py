@@ -1,4 +1,4 @@
-"""Text from agents and from OPF is stored as it came and rendered escaped (matrix A3)."""
+"""Text from agents and from OPF is stored as it came and rendered escaped (row A3)."""
 
 import csv
 import io

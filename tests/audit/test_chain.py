@@ -1,4 +1,4 @@
-"""The audit's hash chain (issue 14): every fact sealed once, in order, and any tampering named."""
+"""The audit's hash chain: every fact sealed once, in order, and any tampering named."""
 
 import hashlib
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from entitlements.audit_chain import GENESIS, content_of, link_hash
 from entitlements.models import ChainHead, ChangeAttempt, Seal
 from entitlements.outcomes import Outcome
-from tests.conftest import CATALOGUE, ENTITLEMENTS, load_world_into_portal
+from tests.fixtures.sandbox import CATALOGUE, ENTITLEMENTS, load_world_into_portal
 
 from .conftest import make_change, tamper, verify_audit
 

@@ -2,13 +2,7 @@
 
 import pytest
 
-from tests.sso.fixtures import (  # noqa: F401  (fixtures)
-    link_to_provider,
-    oidc_provider,
-    sign_in_with_sso,
-    sign_out_with_sso,
-    sso_configured,
-)
+from tests.sso.fixtures import link_to_provider, sign_in_with_sso, sign_out_with_sso
 
 
 def log_in(page, live_server, user) -> None:

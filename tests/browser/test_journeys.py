@@ -1,4 +1,4 @@
-"""What care agents and supervisors do all day, in a real browser (issue 3 acceptance).
+"""What care agents and supervisors do all day, in a real browser (the admin's acceptance journeys).
 
 Each step is saved as a screenshot under test-artifacts/<test name>/.
 """

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import CATALOGUE, ENTITLEMENTS, load_world_into_portal
+from tests.fixtures.sandbox import CATALOGUE, ENTITLEMENTS, load_world_into_portal
 
 SOURCE = "Netflix_EU_B_BUNDLE_BASIC"
 TARGET = "Netflix_EU_B_BUNDLE_STANDARD"

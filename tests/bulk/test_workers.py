@@ -15,7 +15,7 @@ from django.db import connection
 from entitlements.bulk import control
 from entitlements.bulk.models import ItemState, JobState
 from entitlements.outcomes import Outcome
-from tests.test_change_crashes import ROOT, _subprocess_env
+from tests.services.test_change_crashes import ROOT, _subprocess_env
 
 from .conftest import plan, sent_ids
 

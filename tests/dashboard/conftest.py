@@ -20,12 +20,6 @@ from entitlements.services import (
     settle_unknown_change,
 )
 from tests.factories import change, change_attempt
-from tests.sso.fixtures import (  # noqa: F401  (fixtures, for the browser test)
-    link_to_provider,
-    oidc_provider,
-    sign_in_with_sso,
-    sso_configured,
-)
 
 
 def notify(event_type: EventType, entitlement_id: str, product_id: str, correlation_id=""):

@@ -15,12 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from tests.sso.fixtures import (  # noqa: F401  (fixtures)
-    link_to_provider,
-    oidc_provider,
-    sign_in_with_sso,
-    sso_configured,
-)
+from tests.sso.fixtures import link_to_provider, sign_in_with_sso
 
 # Two secrets configured at once, as during a rotation; OTHER_SECRET is not configured.
 SECRET = "whsec_" + base64.b64encode(b"notification-test-key-current-01").decode()

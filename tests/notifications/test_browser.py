@@ -1,15 +1,14 @@
-"""Issue 5 acceptance in a real browser: an agent's change answered 202 shows "waiting for
-provider confirmation"; after the sandbox's signed notification the entitlement page shows the
-new tier and the audit log shows the confirmation with its time.
+"""OPF's notifications in a real browser (rows O2, N1): an agent's change answered 202 shows
+"waiting for provider confirmation"; after the sandbox's signed notification the entitlement
+page shows the new tier and the audit log shows the confirmation with its time.
 
-Drives the admin's entitlement page and change-product flow (issue 3) on a live server, with
+Drives the admin's entitlement page and change-product flow on a live server, with
 the OPF sandbox delivering its notification to the portal over real HTTP.
 """
 
 from datetime import UTC, datetime
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import expect
 
 from entitlements.models import ChangeAttempt, Entitlement
@@ -18,15 +17,6 @@ from entitlements.outcomes import Outcome
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_the_admins_change_flow():
-    # Runs once the admin's change-product flow (issue 3) is merged; until then it says so.
-    try:
-        reverse("admin:entitlements_entitlement_change_product", args=[1])
-    except NoReverseMatch:
-        pytest.skip("the admin's change-product flow (issue 3) is not merged on this branch yet")
 
 
 def test_the_providers_confirmation_shows_the_new_tier_and_is_audited(

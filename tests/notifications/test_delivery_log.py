@@ -1,4 +1,4 @@
-"""The delivery log is append-only like the audit (matrix row A1 for notifications)."""
+"""The delivery log is append-only like the audit (row A1, for notifications)."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction

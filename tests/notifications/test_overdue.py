@@ -1,4 +1,4 @@
-"""Matrix row R3: a change awaiting confirmation past CONFIRMATION_DEADLINE is flagged for
+"""Row R3: a change awaiting confirmation past CONFIRMATION_DEADLINE is flagged for
 supervisors, and `manage.py report_overdue` reports it with a non-zero exit status."""
 
 import json

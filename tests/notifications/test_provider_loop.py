@@ -1,5 +1,5 @@
 """The whole loop over real HTTP both ways: portal -> OPF sandbox (changeProduct, 202), then
-sandbox -> portal (signed notification). Matrix rows N1-N4, and out-of-order deliveries."""
+sandbox -> portal (signed notification). Rows N1-N4, and out-of-order deliveries."""
 
 import logging
 from datetime import UTC, datetime, timedelta

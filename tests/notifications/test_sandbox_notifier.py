@@ -14,7 +14,7 @@ import requests
 
 from entitlements.notifications.signatures import decode_secrets, verify
 from entitlements.opf_sandbox.server import Sandbox
-from tests.conftest import CATALOGUE, ENTITLEMENTS
+from tests.fixtures.sandbox import CATALOGUE, ENTITLEMENTS
 
 from .conftest import SECRET
 

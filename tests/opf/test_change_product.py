@@ -1,4 +1,4 @@
-"""changeProduct against the sandbox over real HTTP: reliability matrix rows O1-O4, O6-O9, O11-O13.
+"""changeProduct against the sandbox over real HTTP: rows O1-O4, O6-O9, O11-O13.
 
 Every test asserts how many changeProduct requests the sandbox received ("POSTs").
 """

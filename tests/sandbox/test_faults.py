@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
@@ -71,6 +72,17 @@ def test_status_fault_bodies(sandbox, session, token):
     html = change(session, sandbox, token)
     assert (html.text, html.headers["Content-Type"]) == ("<html>Bad gateway</html>", "text/html")
     assert change(session, sandbox, token).json() == {"code": "X", "message": "m"}
+
+
+def test_status_fault_body_base64_sends_exact_bytes(sandbox, session, token):
+    raw = b'{"message": "x\x00"}\xff\xfe'
+    sandbox.inject(
+        "change_product", "status", status=200, body_base64=base64.b64encode(raw).decode()
+    )
+    assert change(session, sandbox, token).content == raw
+    for bad in ({"body_base64": "not base64!"}, {"body_base64": "eA==", "body": "x"}):
+        with pytest.raises(FaultError):
+            sandbox.inject("change_product", "status", status=200, **bad)
 
 
 def test_status_fault_with_apply_does_the_change_but_hides_it(sandbox, session, token):
@@ -179,6 +191,7 @@ def test_clear_faults(sandbox, session, token):
             "count": 5,
             "status": 500,
             "body": None,
+            "body_base64": None,
             "headers": None,
             "apply": False,
         }

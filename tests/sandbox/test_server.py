@@ -77,7 +77,9 @@ def test_keep_alive_requests_are_fast_and_share_one_connection(sandbox, session,
         assert answer.status_code == 200
     median_ms = statistics.median(durations) * 1000
     print(f"median keep-alive changeProduct: {median_ms:.3f} ms")
-    assert median_ms < 5
+    # Nagle + delayed ACK costs ~40 ms a request; 20 ms keeps that caught on a busy shared
+    # machine, where a healthy median drifts from under 1 ms to several.
+    assert median_ms < 20
     records = sandbox.requests()  # the token request came on the same session
     assert len({r.peer for r in records}) == 1 and len({r.connection for r in records}) == 1
 

@@ -3,11 +3,9 @@ loopback), a recording relay in front of it, and a two-part "browser" (Django's 
 the portal, requests for the provider) that follows redirects between them like a browser would.
 Nothing of mozilla-django-oidc or the provider is mocked.
 
-Other test folders use them by importing, e.g. in their conftest.py:
-
-    from tests.sso.fixtures import oidc_provider, sso_configured  # noqa: F401
-
-and, in a browser test, `sign_in_with_sso(page, live_server.url, "agent")`.
+tests/conftest.py loads this module as a plugin (`pytest_plugins`), so every folder can ask for
+`oidc_provider`, `sso_configured` and the rest by name; the helpers are imported, e.g.
+in a browser test, `sign_in_with_sso(page, live_server.url, "agent")`.
 `link_to_provider(user, "agent")` makes a local test user the account of the provider's
 subject "agent", so journeys written for the `agent` fixture run through SSO unchanged.
 """

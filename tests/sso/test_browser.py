@@ -15,17 +15,6 @@ ENTITLEMENTS = "/admin/entitlements/entitlement/"
 AUDIT_LOG = "/admin/entitlements/changeattempt/"
 
 
-@pytest.fixture(autouse=True)
-def admin_pages(settings):
-    """The admin's entitlement list and audit log (issue 3); stand-ins until it lands here."""
-    from django.contrib import admin
-
-    from entitlements.models import ChangeAttempt
-
-    if not admin.site.is_registered(ChangeAttempt):
-        settings.ROOT_URLCONF = "tests.sso.stand_in_urls"
-
-
 def at_provider_login(page, provider) -> bool:
     return page.url.startswith(provider.url + "/oauth2/authorize")
 

@@ -8,9 +8,10 @@ from django.contrib import messages as flash
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import SimpleTemplateResponse
 
 from ... import messages, rules, selectors
-from ...exceptions import ChangeRefused
+from ...exceptions import ChangeRefused, OutcomeNotRecorded
 from ...forms import ChangeProductForm, reason_label
 from ...outcomes import Outcome
 from ...services import change_product
@@ -101,9 +102,21 @@ class ChangeProductView(AdminFlowView):
             if sibling is not None:  # a double submit that raced past the session: its result
                 return self.land_on_result({**entry, "attempt": sibling.pk})
             return self.back_to_page(str(refused))
+        except OutcomeNotRecorded as unrecorded:
+            return self.outcome_not_recorded(str(unrecorded))
         store_submission(request, token, attempt=attempt.pk)
         flash_outcome(request, attempt)
         return redirect(self.page_url)
+
+    def outcome_not_recorded(self, message: str):
+        """The truth, on a page that needs no database (it is gone): the change may be in OPF."""
+        # The session was saved before OPF was called; saving it again would fail the same way.
+        self.request.session.modified = False
+        return SimpleTemplateResponse(
+            "entitlements/outcome_not_recorded.html",
+            {"message": message, "entitlement": self.entitlement.opf_id},
+            status=503,
+        )
 
     def land_on_result(self, entry: dict):
         attempt = attempt_of_submission(self.request, entry, self.entitlement)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages as flash
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 
@@ -19,9 +20,13 @@ class SettleView(AdminFlowView):
 
     def load(self, object_id: str) -> None:
         queryset = self.model_admin.get_queryset(self.request)
+        try:  # "abc" is no id: 404 like an id that does not exist
+            pk = queryset.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError as exc:
+            raise Http404("No such change attempt.") from exc
         self.attempt = (
             queryset.select_related("entitlement", "from_product", "to_product")
-            .filter(pk=unquote(object_id))
+            .filter(pk=pk)
             .first()
         )
         if self.attempt is None:

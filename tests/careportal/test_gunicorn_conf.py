@@ -19,9 +19,9 @@ from django.db import connection
 from django.urls import reverse
 
 from entitlements.models import ChangeAttempt, Entitlement, Product
-from tests.outages import database_url
+from tests.fixtures.outages import database_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

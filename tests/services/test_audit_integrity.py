@@ -1,4 +1,4 @@
-"""The audit is append-only (reliability matrix A1)."""
+"""The audit is append-only (row A1 of docs/reliability.md)."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction

@@ -5,7 +5,7 @@ import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Tools for tests, the demo and linting, and what only they bring.
 DEV_ONLY = {
     "pytest", "pytest-django", "playwright", "oidc-provider-mock", "authlib", "ruff",

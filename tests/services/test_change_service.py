@@ -1,4 +1,4 @@
-"""The change service against the OPF sandbox over real HTTP: reliability matrix O1-O15."""
+"""The change service against the OPF sandbox over real HTTP: rows O1-O15 of docs/reliability.md."""
 
 import logging
 import socket

@@ -3,7 +3,9 @@
 - the OPF client (entitlements/opf/) imports no Django model;
 - the admin never calls the OPF client directly (it goes through the services);
 - the portal never imports the OPF sandbox (except the sandbox's own `manage.py opf_sandbox`);
-- ChangeAttempt rows are created and finished only in entitlements/services/audit.py.
+- ChangeAttempt rows are created and finished only in entitlements/services/audit.py;
+- every row lock names the table it locks (`select_for_update(of=("self",))`), so a joined
+  product row is never locked by accident (crossing changes deadlocked that way, issue 9).
 
 Each rule is a function returning its violations, so the tests at the end can show that each
 one reports a violation planted in a piece of source.
@@ -14,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AUDIT_MODULE = "entitlements.services.audit"
 # The sandbox's own command line: a developer's entry point, not loaded when serving the portal
-# (tests/test_runtime_imports.py checks that at run time).
+# (tests/architecture/test_runtime_imports.py checks that at run time).
 SANDBOX_COMMAND = "entitlements.management.commands.opf_sandbox"
 # Variable names the portal gives a ChangeAttempt; `.save()` on one is an audit write.
 CHANGE_NAMES = {"change", "attempt", "change_record", "current_change", "open_change"}
@@ -138,7 +140,28 @@ def change_record_writes(modules: dict[str, ast.Module]) -> list[str]:
     return bad
 
 
-RULES = [opf_client_model_imports, admin_opf_imports, sandbox_imports, change_record_writes]
+def unnamed_row_locks(modules: dict[str, ast.Module]) -> list[str]:
+    """select_for_update() without `of=`: with a select_related it locks the joined rows too."""
+    bad = []
+    for module, tree in modules.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "select_for_update"
+                and not any(keyword.arg == "of" for keyword in node.keywords)
+            ):
+                bad.append(f"{module}:{node.lineno} select_for_update() without of=")
+    return bad
+
+
+RULES = [
+    opf_client_model_imports,
+    admin_opf_imports,
+    sandbox_imports,
+    change_record_writes,
+    unnamed_row_locks,
+]
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +204,11 @@ PLANTED = [
     ),
     (change_record_writes, "entitlements.services.notifications", "change.save()"),
     (change_record_writes, "entitlements.views", "attempt.save(update_fields=['detail'])"),
+    (
+        unnamed_row_locks,
+        "entitlements.services.changes",
+        "Entitlement.objects.select_for_update().select_related('product').get(pk=1)",
+    ),
 ]
 
 

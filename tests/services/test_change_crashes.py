@@ -1,4 +1,4 @@
-"""Concurrency, database outages and dead processes (reliability matrix X1, R1, R2)."""
+"""Concurrency, database outages and dead processes (rows X1, R1, R2 of docs/reliability.md)."""
 
 import os
 import signal
@@ -17,9 +17,9 @@ from entitlements.models import ChangeAttempt, Entitlement, Product
 from entitlements.outcomes import Outcome
 from entitlements.services import change_product
 from tests.factories import change
-from tests.outages import database_unreachable, database_url
+from tests.fixtures.outages import database_unreachable, database_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)

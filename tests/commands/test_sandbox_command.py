@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_manage_py_opf_sandbox_serves_on_the_chosen_port():

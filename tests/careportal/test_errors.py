@@ -11,7 +11,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.outages import database_unreachable
+from tests.fixtures.outages import database_unreachable
 
 
 @pytest.fixture
