@@ -47,36 +47,6 @@ def setup_django(tmp: Path) -> None:
     django.setup()
 
 
-@contextlib.contextmanager
-def round_trips():
-    """The statements sent to the database, and BEGIN / COMMIT as the driver sends them."""
-    from django.db import connection
-
-    sent: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        driver = connection.connection
-        if connection.vendor == "postgresql" and not connection.get_autocommit():
-            if driver.info.transaction_status == 0:  # idle: psycopg sends BEGIN first
-                sent.append("BEGIN")
-        sent.append(sql.split(None, 1)[0].upper())
-        return execute(sql, params, many, context)
-
-    commit = connection.commit
-
-    def counted_commit():
-        if connection.vendor == "postgresql":
-            sent.append("COMMIT")
-        commit()
-
-    connection.commit = counted_commit
-    try:
-        with connection.execute_wrapper(count):
-            yield sent
-    finally:
-        del connection.commit
-
-
 class SandboxProcess:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -141,6 +111,7 @@ def run(rounds: int, latency_ms: float) -> None:
 
     from entitlements.models import Entitlement, Product
     from entitlements.services import change_product
+    from tests.fixtures.round_trips import round_trips
     from tests.fixtures.sandbox import CATALOGUE, load_world_into_portal
 
     entitlements = [

@@ -5,8 +5,6 @@ The tests use real transactions (transactional_db): inside a test's wrapping tra
 finish runs in that transaction, statement by statement, as it does inside a notification's.
 """
 
-import contextlib
-
 import pytest
 from django.db import connection
 
@@ -22,34 +20,9 @@ from entitlements.models import (
 from entitlements.outcomes import Outcome
 from entitlements.services import change_product
 from entitlements.services.audit import finish_change, record_change
+from tests.fixtures.round_trips import round_trips
 
 from .conftest import make_change, verify_audit
-
-
-@contextlib.contextmanager
-def round_trips():
-    """Every statement sent, and BEGIN / COMMIT as the driver sends them (PostgreSQL)."""
-    sent: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        idle = connection.connection.info.transaction_status == 0  # psycopg's IDLE
-        if not connection.get_autocommit() and idle:
-            sent.append("BEGIN")
-        sent.append(sql.split(None, 1)[0].upper())
-        return execute(sql, params, many, context)
-
-    original_commit = connection.commit
-
-    def commit():
-        sent.append("COMMIT")
-        original_commit()
-
-    connection.commit = commit
-    try:
-        with connection.execute_wrapper(count):
-            yield sent
-    finally:
-        del connection.commit
 
 
 @pytest.mark.postgres_only
