@@ -11,6 +11,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app_rol
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"app_role";
 REVOKE DELETE, TRUNCATE ON
     entitlements_changeattempt, entitlements_notificationdelivery,
-    entitlements_seal, entitlements_chainhead
+    entitlements_seal, entitlements_chainhead, entitlements_reviewmark
     FROM :"app_role";
-REVOKE UPDATE ON entitlements_seal FROM :"app_role";
+REVOKE UPDATE ON entitlements_seal, entitlements_reviewmark FROM :"app_role";

@@ -58,6 +58,12 @@ CHANGE_FACT = (
     ("duration ms", "duration_ms"),
     ("OPF response", "response_body"),
     ("HTTP attempts", "http_attempts"),
+    # The settlement (issue 10), beside the outcome; sealed again when it is written.
+    ("settlement", "settlement"),
+    ("settled (UTC)", "settled_at"),
+    ("settled by", "settled_by"),
+    ("what OPF showed", "settlement_opf_state"),
+    ("settlement note", "settlement_note"),
 )
 # `needs_review` is left out: a work-queue flag supervisors clear, not part of the fact.
 DELIVERY_FACT = (
@@ -88,12 +94,22 @@ BULK_EVENT_FACT = (
     ("by", "actor_username"),
     ("detail", "detail"),
 )
+REVIEW_FACT = (
+    ("record id", "id"),
+    ("when (UTC)", "created_at"),
+    ("user id", "user_id"),
+    ("by", "actor_username"),
+    ("notification record id", "delivery_id"),
+    ("entitlement record id", "entitlement_id"),
+    ("note", "note"),
+)
 # table -> its sealed columns; verify_audit checks every sealed row of these tables against
 # its newest seal. Other audit tables (bulk jobs, refreshes) add theirs here.
 FACT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "entitlements_changeattempt": CHANGE_FACT,
     "entitlements_notificationdelivery": DELIVERY_FACT,
     "entitlements_bulkjobevent": BULK_EVENT_FACT,
+    "entitlements_reviewmark": REVIEW_FACT,
 }
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).

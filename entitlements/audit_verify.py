@@ -145,16 +145,12 @@ def _walk_chain(report: Report, start: int) -> None:
 def _misplaced(sequence: int, link: str, before_prev: str | None) -> Break:
     """A sound seal that does not follow the one before it: say what most likely happened."""
     if link == before_prev:
-        return Break(
-            sequence - 1, "inserted", f"it is not in the chain (seal {sequence} skips it)"
-        )
+        return Break(sequence - 1, "inserted", f"it is not in the chain (seal {sequence} skips it)")
     with connection.cursor() as cursor:
         cursor.execute("SELECT sequence FROM entitlements_seal WHERE hash = %s", [link])
         row = cursor.fetchone()
     if row and row[0] > sequence:
-        return Break(
-            sequence, "reordered", f"it follows seal {row[0]}, which now comes after it"
-        )
+        return Break(sequence, "reordered", f"it follows seal {row[0]}, which now comes after it")
     if row:
         return Break(
             row[0] + 1, "inserted", f"seals {row[0] + 1}..{sequence - 1} are not in the chain"
@@ -176,13 +172,19 @@ def _check_head(report: Report) -> None:
         report.broken.append(Break(last.sequence, "deleted", "the chain head row is gone"))
     elif row[0] > last.sequence:
         report.broken.append(
-            Break(last.sequence + 1, "deleted", f"the chain head is seal {row[0]}: the seals "
-                  f"after {last.sequence} are missing")
+            Break(
+                last.sequence + 1,
+                "deleted",
+                f"the chain head is seal {row[0]}: the seals after {last.sequence} are missing",
+            )
         )
     elif row[0] < last.sequence:
         report.broken.append(
-            Break(row[0] + 1, "inserted", f"seals {row[0] + 1}..{last.sequence} come after the "
-                  f"chain head (seal {row[0]})")
+            Break(
+                row[0] + 1,
+                "inserted",
+                f"seals {row[0] + 1}..{last.sequence} come after the chain head (seal {row[0]})",
+            )
         )
     elif row[1] != last.hash:
         report.broken.append(Break(last.sequence, "edited", "its hash differs from the head's"))
@@ -196,8 +198,11 @@ def _check_anchor(report: Report, anchor: Link) -> None:
         report.broken.append(Break(anchor.sequence, "deleted", "the anchored seal is gone"))
     elif row[0] != anchor.hash:
         report.broken.append(
-            Break(anchor.sequence, "edited", "its hash differs from the anchor: the log up to "
-                  "it was rewritten")
+            Break(
+                anchor.sequence,
+                "edited",
+                "its hash differs from the anchor: the log up to it was rewritten",
+            )
         )
 
 
@@ -273,8 +278,12 @@ def _check_facts(report: Report, table: str, columns, start: int) -> None:
             report.records += 1
             if row[1] != sealed[2]:
                 report.broken.append(
-                    Break(sealed[1], "edited", f"record {table}:{row[0]} differs from its seal "
-                          f"({_differences(sealed[2], row[1])})")
+                    Break(
+                        sealed[1],
+                        "edited",
+                        f"record {table}:{row[0]} differs from its seal "
+                        f"({_differences(sealed[2], row[1])})",
+                    )
                 )
             sealed, row = next(seals, None), next(rows, None)
 

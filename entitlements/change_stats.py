@@ -79,6 +79,8 @@ def count_finish(change: ChangeAttempt, *, was: Outcome) -> None:
 
 def finish_counts(change: ChangeAttempt, *, was: Outcome) -> list[tuple[date, str, str, int]]:
     """What count_finish adds: (day, measure, key, count) rows."""
+    if change.origin == ChangeOrigin.REFRESH:
+        return []  # the mirror brought in line with a read of OPF: no change anyone asked for
     outcome = Outcome(change.outcome)
     deltas = []
     if change.origin == ChangeOrigin.PROVIDER:
@@ -177,6 +179,7 @@ def recount_from_audit(first: date, last: date):
     finished = (
         ChangeAttempt.objects.filter(created_at__gte=start, created_at__lt=end)
         .exclude(outcome=Outcome.IN_FLIGHT)
+        .exclude(origin=ChangeOrigin.REFRESH)  # not counted as they finish either
         .annotate(day=TruncDate("created_at"))
         .order_by()
     )

@@ -20,7 +20,7 @@ from .change_stats import p95_ms
 from .dashboard_charts import join_marks
 from .forms import reason_label
 from .models import ChangeAttempt, DailyChangeStat, StatMeasure
-from .outcomes import BLOCKING, Outcome
+from .outcomes import Outcome
 from .selectors import confirmation_cutoff
 
 DAYS = 30  # the charts
@@ -110,7 +110,7 @@ def open_counts(now: datetime | None = None) -> dict[str, int]:
     """Changes in flight, awaiting confirmation, overdue among those, of unknown outcome (one
     query over the open changes only)."""
     awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
-    return ChangeAttempt.objects.filter(outcome__in=sorted(BLOCKING)).aggregate(
+    return ChangeAttempt.objects.open().aggregate(  # a settled change is not open
         in_flight=Count("id", filter=Q(outcome=Outcome.IN_FLIGHT)),
         awaiting=Count("id", filter=awaiting),
         overdue=Count("id", filter=awaiting & Q(created_at__lt=confirmation_cutoff(now))),
@@ -146,7 +146,10 @@ def _open_links(counts: dict[str, int]) -> list[dict]:
             "label": "Open",
             "help": "in flight or awaiting the provider's confirmation",
             "count": counts["in_flight"] + counts["awaiting"],
-            "url": _audit_url(outcome__in=f"{Outcome.IN_FLIGHT},{Outcome.AWAITING_CONFIRMATION}"),
+            "url": _audit_url(
+                outcome__in=f"{Outcome.IN_FLIGHT},{Outcome.AWAITING_CONFIRMATION}",
+                settlement="none",  # a settled change is no longer open (issue 10)
+            ),
             "name": "open",
         },
         {
@@ -160,7 +163,7 @@ def _open_links(counts: dict[str, int]) -> list[dict]:
             "label": "Outcome unknown",
             "help": "to check in OPF and settle",
             "count": counts["unknown"],
-            "url": _audit_url(outcome__exact=Outcome.OUTCOME_UNKNOWN),
+            "url": _audit_url(outcome__exact=Outcome.OUTCOME_UNKNOWN, settlement="none"),
             "name": "unknown",
         },
     ]

@@ -108,7 +108,10 @@ AUDIT_FILTERS_INVALID = "Those audit log filters are not valid."
 SETTLEMENT_NOTE_REQUIRED = "Say what you found in OPF: a note is required."
 SETTLEMENT_NOT_UNKNOWN = "This change is no longer of unknown outcome; nothing was settled."
 SETTLEMENT_FOUND_REQUIRED = "Choose what OPF shows for this change."
-NOTHING_TO_SETTLE = "This change is {outcome}, not of unknown outcome: there is nothing to settle."
+NOTHING_TO_SETTLE = (
+    "This change is {outcome}, neither of unknown outcome nor an overdue confirmation (or it is "
+    "settled already): there is nothing to settle."
+)
 SETTLE_ADVICE = (
     "Check the entitlement in OPF first. Settling records what you found; nothing is sent to "
     "OPF, and the entitlement can change again afterwards."
@@ -127,5 +130,45 @@ SETTLED = {
 NO_OVERDUE = "No overdue confirmations."
 NO_UNKNOWN = "No changes of unknown outcome."
 RECONCILE_ADVICE = (
-    "Check each in OPF, then open it and use Settle to record what OPF shows; nothing is resent."
+    "Check OPF now reads OPF and settles the change when OPF's state answers; otherwise check "
+    "in OPF yourself and use Settle to record what it shows. Nothing is ever resent."
 )
+
+# Reads of OPF (issue 10): refresh, the change form's check, Check OPF now.
+NEEDS_ATTENTION = "Needs attention"
+NOTHING_NEEDS_ATTENTION = "Nothing needs attention."
+NO_NOTIFICATIONS_FOR_REVIEW = "No OPF notifications kept for review."
+NO_ENTITLEMENTS_FOR_REVIEW = "No entitlements flagged for review."
+NEVER_CONFIRMED = "never (not read from OPF yet)"
+REFRESHED_NO_DIFFERENCE = "Refreshed from OPF: the mirror matches OPF."
+REFRESHED_DIFFERENCES = "Refreshed from OPF: {count} difference(s) applied and audited. {details}"
+REFRESH_PROBLEMS = "Not applied: {problems}"
+OPF_UNREAD = (
+    "OPF could not be read, nothing was changed: {why}. The mirror was last confirmed by OPF "
+    "{confirmed}."
+)
+FORM_OPF_UNREAD = (
+    "OPF could not be read when this form opened ({why}); the tier shown is the mirror's, last "
+    "confirmed by OPF {confirmed}. You may still go ahead: OPF applies the new tier whatever "
+    "it holds now."
+)
+FORM_OPF_CHANGED = (
+    "OPF already showed another state for this entitlement: {details} The mirror has been "
+    "refreshed and this form now starts from OPF's current tier."
+)
+FORM_OPF_CONFIRMED = "Checked with OPF when this form opened: the current tier is OPF's."
+OVERDUE_FOR_AGENT = (
+    "The provider's confirmation is overdue (waiting since {since}). Supervisors have it on "
+    "their Needs attention page and will settle it; nothing needs to be resent."
+)
+CHECKED = {
+    "settled applied": "Checked OPF: it shows the new product, so the change is settled applied.",
+    "settled not applied": (
+        "Checked OPF: it shows the old product, so the change is settled not applied."
+    ),
+    "left open, escalated": "Checked OPF: its state does not settle this change ({why}).",
+    "OPF could not be read, nothing changed": "OPF could not be read, nothing changed: {why}.",
+    "no longer open, nothing to do": "This change is no longer open: nothing to check.",
+}
+MARKED_REVIEWED = "Marked reviewed."
+ALREADY_REVIEWED = "This was already reviewed; nothing changed."

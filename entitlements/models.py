@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .outcomes import BLOCKING, FINISHED, Outcome
+from .upkeep import RECONCILIATION, Settlement  # and registers ReviewMark, SyncCheckpoint
 
 
 class Product(models.Model):
@@ -74,6 +75,8 @@ class Entitlement(models.Model):
     # completed. A notification older than that is ignored (stale), whenever it arrives.
     product_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a read of OPF last showed it (refresh, sync, reconciliation), different or not.
+    confirmed_by_opf_at = models.DateTimeField("last confirmed by OPF", null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -83,6 +86,9 @@ class Entitlement(models.Model):
                 fields=["pending_since"],
                 name="entitlement_pending",
                 condition=Q(pending_product__isnull=False),
+            ),
+            models.Index(  # the few flagged for review, listed on "Needs attention"
+                fields=["id"], name="entitlement_review", condition=Q(needs_review=True)
             ),
         ]
 
@@ -97,11 +103,17 @@ def new_correlation_id() -> str:
 class ChangeOrigin(models.TextChoices):
     PORTAL = "portal", "care portal"
     PROVIDER = "provider", "made at the provider"
+    # A difference between the mirror and what a read of OPF showed, applied to the mirror.
+    REFRESH = "refresh", "refreshed from OPF"
 
 
 class AuditQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("Audit records are never deleted.")
+
+    def open(self):
+        """Changes that block another on their entitlement (the partial unique index's rows)."""
+        return self.filter(outcome__in=sorted(BLOCKING), settlement="")
 
 
 class ChangeAttempt(models.Model):
@@ -166,6 +178,13 @@ class ChangeAttempt(models.Model):
         db_index=False,  # served by change_bulk_job_entitlement
     )
 
+    # The settlement (issue 10), written once by audit.settle_change; the outcome above stays.
+    settlement = models.CharField(max_length=12, choices=Settlement.choices, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_by = models.CharField(max_length=150, blank=True)  # a username or RECONCILIATION
+    settlement_opf_state = models.CharField("what OPF showed", max_length=450, blank=True)
+    settlement_note = models.TextField(blank=True)
+
     objects = AuditQuerySet.as_manager()
 
     class Meta:
@@ -180,7 +199,7 @@ class ChangeAttempt(models.Model):
             # entitlement, whatever the number of agents or processes.
             models.UniqueConstraint(
                 fields=["entitlement"],
-                condition=Q(outcome__in=sorted(o.value for o in BLOCKING)),
+                condition=Q(outcome__in=sorted(o.value for o in BLOCKING), settlement=""),
                 name="one_open_change_per_entitlement",
             ),
         ]
@@ -203,10 +222,12 @@ class ChangeAttempt(models.Model):
 
     def save(self, *args, **kwargs):
         # The ORM side of the append-only rule (PostgreSQL also enforces it with a trigger).
-        if getattr(self, "_loaded_outcome", None) in FINISHED:
+        if getattr(self, "_loaded_outcome", None) in FINISHED or getattr(
+            self, "_loaded_settlement", ""
+        ):
             raise PermissionError(f"Audit record {self.correlation_id} is finished.")
         super().save(*args, **kwargs)
-        self._loaded_outcome = self.outcome
+        self._loaded_outcome, self._loaded_settlement = self.outcome, self.settlement
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit records are never deleted.")
@@ -218,7 +239,7 @@ class ChangeAttempt(models.Model):
         """
         for name, value in fields.items():
             setattr(self, name, value)
-        self._loaded_outcome = self.outcome
+        self._loaded_outcome, self._loaded_settlement = self.outcome, self.settlement
 
     @property
     def made_at_provider(self) -> bool:
@@ -248,6 +269,7 @@ class ChangeAttempt(models.Model):
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._loaded_outcome = instance.__dict__.get("outcome")
+        instance._loaded_settlement = instance.__dict__.get("settlement", "")
         return instance
 
 
@@ -346,9 +368,7 @@ class Seal(models.Model):
     class Meta:
         ordering = ["sequence"]
         indexes = [
-            models.Index(
-                fields=["subject_table", "subject_pk", "sequence"], name="seal_subject"
-            ),
+            models.Index(fields=["subject_table", "subject_pk", "sequence"], name="seal_subject"),
         ]
 
     def __str__(self) -> str:
@@ -427,5 +447,7 @@ __all__ = [
     "Product",
     "RequestSlot",
     "Seal",
+    "Settlement",
     "StatMeasure",
+    "RECONCILIATION",
 ]

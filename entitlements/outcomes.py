@@ -41,3 +41,8 @@ OPEN = frozenset({Outcome.IN_FLIGHT, Outcome.AWAITING_CONFIRMATION})
 # A change in one of these blocks any other change on the same entitlement: an unknown outcome
 # too, since a new attempt could repeat a change OPF already made.
 BLOCKING = OPEN | {Outcome.OUTCOME_UNKNOWN}
+
+# A change OPF never answered clearly, or whose confirmation never came, can be settled (by a
+# supervisor, or by reconciliation from OPF's state): its outcome stays, the settlement is kept
+# beside it.
+SETTLEABLE = frozenset({Outcome.OUTCOME_UNKNOWN, Outcome.AWAITING_CONFIRMATION})

@@ -8,7 +8,7 @@ the change service applies them again under the entitlement's row lock.
 from django.conf import settings
 
 from . import messages
-from .models import ChangeAttempt, Entitlement, Product
+from .models import ChangeAttempt, Entitlement, Product, Settlement
 from .outcomes import Outcome
 
 
@@ -46,4 +46,19 @@ def product_refusal(entitlement: Entitlement, product: Product | None) -> str | 
         return messages.PRODUCT_OTHER_PROVIDER
     if product.pk == entitlement.product_id:
         return messages.PRODUCT_SAME
+    return None
+
+
+def settlement_from_opf(change: ChangeAttempt, opf_product_id: str | None) -> Settlement | None:
+    """What OPF's state answers about `change` (unknown outcome or overdue confirmation), its
+    products loaded; None when it answers nothing and a person must look.
+
+    OPF on the new product: applied. OPF on the old product: not applied, but only for an unknown
+    outcome; an awaited confirmation may still come, so it stays open. Anything else (another
+    product, no such entitlement in OPF): no answer.
+    """
+    if opf_product_id == change.to_product.opf_id:
+        return Settlement.APPLIED
+    if opf_product_id == change.from_product.opf_id and change.outcome == Outcome.OUTCOME_UNKNOWN:
+        return Settlement.NOT_APPLIED
     return None

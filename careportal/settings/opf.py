@@ -31,12 +31,18 @@ if not DEBUG:
     if OPF_TOKEN_GRANT == "client_credentials" and not OPF_CLIENT_SECRET:
         raise ImproperlyConfigured("OPF_CLIENT_SECRET is needed for that grant.")
 OPF_TENANT_ID = env.str("OPF_TENANT_ID", default="")
-# OPF's read of third-party entitlements (docs/opf-reads.md), under OPF_BASE_URL.
+# OPF's read of third-party entitlements (docs/opf-reads.md), under OPF_BASE_URL. Empty: the
+# read is not configured, and the portal never reads OPF (no refresh, no check when the change
+# form opens, reconciliation without OPF's state).
 OPF_ENTITLEMENTS_PATH = env.str(
     "OPF_ENTITLEMENTS_PATH", default="/crm-gateway/v1/rmg/v1/entitlements"
 )
-if not OPF_ENTITLEMENTS_PATH.startswith("/") or "?" in OPF_ENTITLEMENTS_PATH:
-    raise ImproperlyConfigured("OPF_ENTITLEMENTS_PATH must be a path starting with / (no query).")
+if OPF_ENTITLEMENTS_PATH and (
+    not OPF_ENTITLEMENTS_PATH.startswith("/") or "?" in OPF_ENTITLEMENTS_PATH
+):
+    raise ImproperlyConfigured(
+        "OPF_ENTITLEMENTS_PATH must be empty or a path starting with / (no query)."
+    )
 OPF_CONNECT_TIMEOUT = env.float("OPF_CONNECT_TIMEOUT", default=3.05)
 OPF_READ_TIMEOUT = env.float("OPF_READ_TIMEOUT", default=10.0)
 

@@ -10,6 +10,7 @@ class-based views in views/, mounted through each ModelAdmin's get_urls() and
 from ..bulk.admin import BulkJobAdmin  # bulk tier migration (issue 12): lives with its code
 from .audit_log import AuditLogAdmin
 from .entitlements import EntitlementAdmin
+from .notifications import NotificationAdmin
 from .products import ProductAdmin
 
-__all__ = ["AuditLogAdmin", "BulkJobAdmin", "EntitlementAdmin", "ProductAdmin"]
+__all__ = ["AuditLogAdmin", "BulkJobAdmin", "EntitlementAdmin", "NotificationAdmin", "ProductAdmin"]

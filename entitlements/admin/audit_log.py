@@ -7,12 +7,14 @@ from django.contrib.auth import get_permission_codename
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from .. import messages, selectors
 from ..forms import reason_label
 from ..models import ChangeAttempt
-from .filters import AgentFilter, CreatedFilter, ProviderFilter
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from ..services.settlement import may_be_settled
+from .filters import AgentFilter, CreatedFilter, ProviderFilter, SettlementFilter
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import audit_matching, search_term
-from .views import AttentionView, AuditExportView, SettleView
+from .views import AttentionView, AuditExportView, CheckOpfView, SettleView
 
 
 @admin.register(ChangeAttempt)
@@ -23,11 +25,18 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     list_title = "Audit log"
     list_display = (
         "created_at", "actor_username", "account_id", "entitlement_link", "from_to", "reason",
-        "short_comment", "outcome", "http_status", "correlation_id",
+        "short_comment", "outcome", "settlement_shown", "http_status", "correlation_id",
     )  # fmt: skip
     list_display_links = ("created_at",)
     list_select_related = ("from_product", "to_product")
-    list_filter = ("outcome", ProviderFilter, AgentFilter, CreatedFilter)
+    list_filter = (
+        "outcome",
+        SettlementFilter,
+        "origin",
+        ProviderFilter,
+        AgentFilter,
+        CreatedFilter,
+    )
     # Matched by get_search_results: exact or prefix, index-served.
     search_fields = ("entitlement_opf_id", "account_id", "correlation_id")
     search_help_text = (
@@ -47,6 +56,11 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             "opf_response_bytes", "requests",
             "duration_ms", "correlation_id",
         )}),
+        # Its own fact: who settled, when, what OPF showed; the outcome above stays as it was.
+        ("Settlement", {"fields": (
+            "settlement_shown", "settled_at", "settled_by", "settlement_opf_state",
+            "settlement_note",
+        )}),
     )  # fmt: skip
     readonly_fields = [f for _title, options in fieldsets for f in options["fields"]]
     change_list_template = "admin/entitlements/changeattempt/change_list.html"
@@ -63,8 +77,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         return self.has_view_permission(request)
 
     def has_settle_permission(self, request, obj=None) -> bool:
-        codename = get_permission_codename("reconcile", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return may_reconcile(request)
 
     def get_search_results(self, request, queryset, search_term_):
         term = search_term(search_term_)
@@ -74,6 +87,12 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     def entitlement_link(self, obj):
         url = reverse("admin:entitlements_entitlement_change", args=[obj.entitlement_id])
         return format_html('<a href="{}">{}</a>', url, obj.entitlement_opf_id)
+
+    @admin.display(description="settlement")
+    def settlement_shown(self, obj):
+        if not obj.settlement:
+            return "not settled"
+        return f"{obj.get_settlement_display()} by {obj.settled_by}"
 
     @admin.display(description="from -> to")
     def from_to(self, obj):
@@ -113,6 +132,11 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["settleable"] = may_be_settled(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
     def changelist_view(self, request, extra_context=None):
         context = {
             "may_export": self.has_export_permission(request),
@@ -132,15 +156,27 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
                  name=f"{app}_{model}_attention"),
             path("<path:object_id>/settle/", view(SettleView.as_view(model_admin=self)),
                  name=f"{app}_{model}_settle"),
+            path("<path:object_id>/check-opf/", view(CheckOpfView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_check_opf"),
             *super().get_urls(),
         ]  # fmt: skip
 
     def index_links(self, request):
-        """The supervisors' attention list, listed beside the audit log in the admin index."""
+        """Needs attention, listed beside the audit log; on the index page with its count (the
+        sidebar of every other page leaves the count out, so those pages cost no more)."""
         if not self.has_attention_permission(request):
             return []
+        name = messages.NEEDS_ATTENTION
+        match = request.resolver_match
+        if match is not None and match.url_name == "index":
+            # Asked twice per page (the index's list and the sidebar's): counted once.
+            if not hasattr(request, "needs_attention_count"):
+                request.needs_attention_count = selectors.attention_count()
+            count = request.needs_attention_count
+            more = "+" if count >= selectors.ATTENTION_COUNT_CAP else ""
+            name = f"{name} ({count}{more})"
         return [{
-            "name": "Overdue and outcome unknown",
+            "name": name,
             "object_name": "attention",
             "admin_url": reverse("admin:entitlements_changeattempt_attention"),
             "add_url": None,

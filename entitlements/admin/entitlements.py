@@ -3,12 +3,20 @@
 from django.contrib import admin
 from django.urls import path, reverse
 
-from .. import rules, selectors
+from .. import messages, rules, selectors
 from ..models import ChangeAttempt, Entitlement
+from ..services.opf_reads import reads_configured
+from ..services.review import mark_entitlement_reviewed
 from .filters import AwaitingConfirmationFilter, ProviderFilter
-from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin
+from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import entitlements_matching, search_term
-from .views import ChangeProductView, with_reason_labels
+from .views import (
+    ChangeProductView,
+    MarkReviewedView,
+    RefreshAccountView,
+    RefreshView,
+    with_reason_labels,
+)
 
 HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
 
@@ -37,6 +45,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         "pending_product",
         "pending_since",
         "needs_review",
+        "confirmed_by_opf_at",
         "version",
         "created_at",
         "updated_at",
@@ -46,6 +55,13 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
 
     def has_change_product_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_entitlement_product")
+
+    def has_refresh_permission(self, request, obj=None) -> bool:
+        """Anyone who may see the entitlement may ask OPF for it, when the read is configured."""
+        return reads_configured() and self.has_view_permission(request, obj)
+
+    def has_mark_reviewed_permission(self, request, obj=None) -> bool:
+        return may_reconcile(request)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product", "pending_product")
@@ -73,15 +89,21 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
 
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
-        change_product = ChangeProductView.as_view(model_admin=self)
+        view = self.admin_site.admin_view
+        mark_reviewed = MarkReviewedView.as_view(model_admin=self, mark=mark_entitlement_reviewed)
         return [
-            path(
-                "<path:object_id>/change-product/",
-                self.admin_site.admin_view(change_product),
-                name=f"{app}_{model}_change_product",
-            ),
+            path("<path:object_id>/change-product/",
+                 view(ChangeProductView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_change_product"),
+            path("<path:object_id>/refresh/", view(RefreshView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_refresh"),
+            path("<path:object_id>/mark-reviewed/", view(mark_reviewed),
+                 name=f"{app}_{model}_mark_reviewed"),
+            path("refresh-account/<path:account_id>/",
+                 view(RefreshAccountView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_refresh_account"),
             *super().get_urls(),
-        ]
+        ]  # fmt: skip
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = {"title": "Entitlement", **(extra_context or {})}
@@ -104,8 +126,16 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
                 + f"?entitlement__id__exact={entitlement.pk}"
             )
         current = selectors.open_change(entitlement)
+        overdue = current is not None and selectors.is_overdue(current)
         return {
             "open_change": current,
+            "overdue_message": messages.OVERDUE_FOR_AGENT.format(
+                since=f"{current.created_at:%Y-%m-%d %H:%M} UTC"
+            )
+            if overdue
+            else "",
+            "may_refresh": self.has_refresh_permission(request, entitlement),
+            "refresh_url": reverse("admin:entitlements_entitlement_refresh", args=[entitlement.pk]),
             "change_refusal": rules.change_refusal(entitlement, current),
             "may_change_product": self.has_change_product_permission(request, entitlement),
             "change_product_url": reverse(

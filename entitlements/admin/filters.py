@@ -183,3 +183,25 @@ def _day_start(value: str | None) -> datetime | None:
     if day is None or not FIRST_DAY <= day <= LAST_DAY:
         return None
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class SettlementFilter(admin.SimpleListFilter):
+    """Settled applied / settled not applied / not settled (issue 10): a settlement is its own
+    fact beside the outcome."""
+
+    title = "settlement"
+    parameter_name = "settlement"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("applied", "Settled applied"),
+            ("not_applied", "Settled not applied"),
+            ("none", "Not settled"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("applied", "not_applied"):
+            return queryset.filter(settlement=self.value())
+        if self.value() == "none":
+            return queryset.filter(settlement="")
+        return queryset

@@ -59,3 +59,8 @@ class LargeTableAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return LookaheadChangeList
+
+
+def may_reconcile(request) -> bool:
+    """The supervisors' right to settle changes and mark what was kept for review reviewed."""
+    return request.user.has_perm("entitlements.reconcile_changeattempt")

@@ -19,7 +19,6 @@ from django.db.models import Exists, OuterRef
 from .. import messages, rules
 from ..audit_chain import sealed_transaction
 from ..models import ChangeAttempt, Entitlement, Product
-from ..outcomes import BLOCKING
 from .models import BulkJob, BulkJobItem, EventKind, ItemState
 from .states import record_event
 
@@ -206,7 +205,7 @@ def blocking_reason(entitlement: Entitlement, source: Product | None, target: Pr
 def _with_open_change(queryset):
     return queryset.annotate(
         has_open_change=Exists(
-            ChangeAttempt.objects.filter(entitlement=OuterRef("pk"), outcome__in=BLOCKING)
+            ChangeAttempt.objects.open().filter(entitlement=OuterRef("pk"))  # settled: not open
         )
     ).only("pk", "opf_id", "provider_id", "product_id", "status", "version")
 

@@ -1,4 +1,5 @@
-"""The one write path of the audit: a change record is created here and finished here, nowhere else.
+"""The one write path of the audit: a change record is created, finished and settled here, and a
+review is recorded here, nowhere else.
 
 Every service that records a change (the change flow, provider-side changes and confirmations
 from notifications, supervisors' settlements, the reconcile command) calls `record_change` and
@@ -21,10 +22,22 @@ from django.utils import timezone
 from ..audit_chain import seal, sealed_transaction, write_sealed
 from ..change_stats import count_finish, counts_upsert, finish_counts
 from ..metrics import CHANGES_FINISHED
-from ..models import ChangeAttempt, ChangeOrigin, Entitlement, Product, new_correlation_id
+from ..models import (
+    ChangeAttempt,
+    ChangeOrigin,
+    Entitlement,
+    NotificationDelivery,
+    Product,
+    Settlement,
+    new_correlation_id,
+)
 from ..opf import ChangeProductResult
-from ..outcomes import Outcome
+from ..outcomes import SETTLEABLE, Outcome
+from ..upkeep import ReviewMark
 from .mirror import mirror_values, update_mirror
+
+# The reason code of a refresh record: the mirror was brought in line with a read of OPF.
+REFRESH_REASON = "opf_refresh"
 
 
 def utc_text(moment: datetime) -> str:
@@ -133,7 +146,7 @@ def finish_change(
         finished = _finish_in_one_statement(change, was, fields, mirror)
     else:
         with sealed_transaction(savepoint=False):
-            finished = ChangeAttempt.objects.filter(pk=change.pk, outcome=was).update(**fields)
+            finished = _still_open(change, was).update(**fields)
             if finished:
                 change.take_stored_values(fields)
                 seal(kind="change.finished", subject=change)
@@ -168,13 +181,17 @@ def _finish_fields(outcome, detail, finished_at, opf_answer) -> dict:
     return fields
 
 
+def _still_open(change: ChangeAttempt, was: Outcome):
+    # A settled change is final, whatever its outcome.
+    return ChangeAttempt.objects.filter(pk=change.pk, outcome=was, settlement="")
+
+
 def _finish_in_one_statement(change, was: Outcome, fields: dict, mirror: dict | None) -> bool:
     # The same writes as the multi-statement path, in its order (the change, the counts, the
     # entitlement, the seal): one round trip instead of six.
     staged = copy.copy(change)
     staged.take_stored_values(fields)  # the record as the statement leaves it
-    record = ChangeAttempt.objects.filter(pk=change.pk, outcome=was)
-    sql, params = _update_sql(record, fields)
+    sql, params = _update_sql(_still_open(change, was), fields)
     steps = [("finished", f"{sql} RETURNING 1", params)]
     counts = counts_upsert(finish_counts(staged, was=was), when="{when}")
     if counts:
@@ -205,3 +222,84 @@ def log_fields(change: ChangeAttempt) -> dict[str, str]:
         "entitlement": change.entitlement_opf_id,
         "outcome": "" if change.outcome == Outcome.IN_FLIGHT else change.outcome,
     }
+
+
+def record_refresh(
+    *,
+    entitlement: Entitlement,
+    opf_product: Product,
+    detail: str,
+    now: datetime,
+    user=None,
+    actor_username: str = "",
+) -> ChangeAttempt:
+    """The audit record of one difference a read of OPF showed, as the mirror is brought in line.
+
+    A change record of origin REFRESH, created finished: from the product the mirror said
+    (`entitlement`, as locked by the caller) to the one OPF said; `detail` says both in words
+    (the status too). Who asked is `user`, or `actor_username` (a command).
+    """
+    return record_change(
+        entitlement=entitlement,
+        to_product=opf_product,
+        reason_code=REFRESH_REASON,
+        origin=ChangeOrigin.REFRESH,
+        user=user,
+        actor_username=actor_username,
+        outcome=Outcome.COMPLETED,
+        detail=detail,
+        finished_at=now,
+    )
+
+
+def settle_change(
+    *,
+    change: ChangeAttempt,
+    settlement: Settlement,
+    settled_by: str,
+    note: str,
+    now: datetime,
+    opf_state: str = "",
+) -> bool:
+    """Record the settlement of `change` if it is still open and settleable; say whether it did.
+
+    Its outcome, OPF status and answer stay as they are; the settlement is written once beside
+    them (who: a supervisor's username or RECONCILIATION; what OPF showed, when a read was made),
+    and the change no longer blocks its entitlement. Like finish_change, the conditional update
+    is the "still open?" check: a change settled or finished meanwhile is left alone (False).
+    """
+    fields = {
+        "settlement": settlement.value,
+        "settled_at": now,
+        "settled_by": settled_by,
+        "settlement_opf_state": opf_state,
+        "settlement_note": note,
+    }
+    settled = (
+        ChangeAttempt.objects.open()
+        .filter(pk=change.pk, outcome__in=sorted(SETTLEABLE))
+        .update(**fields)
+    )
+    if settled:
+        change.take_stored_values(fields)
+        seal(kind="change.settled", subject=change)
+    return bool(settled)
+
+
+def record_review(
+    *,
+    user,
+    note: str = "",
+    delivery: NotificationDelivery | None = None,
+    entitlement: Entitlement | None = None,
+) -> ReviewMark:
+    """A supervisor marked a notification kept for review, or a flagged entitlement, reviewed."""
+    mark = ReviewMark.objects.create(
+        user=user,
+        actor_username=user.get_username(),
+        delivery=delivery,
+        entitlement=entitlement,
+        note=note,
+    )
+    seal(kind="review.recorded", subject=mark)
+    return mark

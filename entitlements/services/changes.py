@@ -257,10 +257,13 @@ def _mirror_fields(change: ChangeAttempt, outcome: Outcome, now) -> dict | None:
     return None  # rejected or not sent: the mirror is as it was
 
 
-def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttempt]:
-    """Turn changes left "in flight" by a dead process into "outcome unknown".
+def mark_unfinished_as_unknown(
+    *, older_than_seconds: float, dry_run: bool = False
+) -> list[ChangeAttempt]:
+    """Turn changes left "in flight" by a dead process into "outcome unknown" (with `dry_run`,
+    only list them).
 
-    Nothing is resent: the request may have reached OPF, so a supervisor reconciles it.
+    Nothing is resent: the request may have reached OPF, so it is reconciled.
     """
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     stale = (
@@ -268,6 +271,8 @@ def mark_unfinished_as_unknown(*, older_than_seconds: float) -> list[ChangeAttem
         .select_related("from_product", "to_product")  # sealed with the record
         .order_by("created_at")
     )
+    if dry_run:
+        return list(stale)
     result = _unknown_result(
         "The portal stopped before OPF's answer was recorded; nothing was resent."
     )

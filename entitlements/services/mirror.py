@@ -27,3 +27,12 @@ def flag_for_review(*, entitlement_id: int, now: datetime) -> None:
     """Flag the entitlement for a supervisor; what the agent sees of it is unchanged, so the
     version stays (an open change form remains valid)."""
     Entitlement.objects.filter(pk=entitlement_id).update(needs_review=True, updated_at=now)
+
+
+def clear_review_flag(*, entitlement_id: int, now: datetime) -> bool:
+    """A supervisor reviewed the entitlement: the flag goes, the version stays (as when set)."""
+    return bool(
+        Entitlement.objects.filter(pk=entitlement_id, needs_review=True).update(
+            needs_review=False, updated_at=now
+        )
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from ..audit_chain import seal, sealed_transaction
@@ -153,8 +154,9 @@ def _lock_for_notification(notification: Notification) -> Entitlement | None:
         return None
     # The only change a confirmation or decline can still move (at most one is open).
     list(
-        ChangeAttempt.objects.select_for_update(of=("self",))
-        .filter(entitlement_id=entitlement_id, outcome__in=sorted(BLOCKING))
+        ChangeAttempt.objects.open()
+        .select_for_update(of=("self",))
+        .filter(entitlement_id=entitlement_id)
         .values_list("pk", flat=True)
     )
     return entitlements.filter(pk=entitlement_id).first()
@@ -180,7 +182,8 @@ def _awaited_change(entitlement: Entitlement, notification: Notification):
     without waiting; a finished one never changes.
     """
     changes = ChangeAttempt.objects.select_for_update(of=("self",)).select_related(
-        "from_product", "to_product"  # both sealed with the record
+        "from_product",
+        "to_product",  # both sealed with the record
     )
     if notification.correlation_id:
         change = changes.filter(correlation_id=notification.correlation_id).first()
@@ -196,10 +199,12 @@ def _awaited_change(entitlement: Entitlement, notification: Notification):
         origin=ChangeOrigin.PORTAL,
         to_product__opf_id=notification.product_id,
     )
-    change = same_target.filter(outcome__in=sorted(BLOCKING)).first()
+    change = same_target.open().first()
     if change is None:
         # A repeat of one already applied is harmless; anything else needs a look.
-        change = same_target.filter(outcome__in=[Outcome.CONFIRMED, Outcome.DECLINED]).first()
+        change = same_target.filter(
+            Q(outcome__in=[Outcome.CONFIRMED, Outcome.DECLINED]) | ~Q(settlement="")
+        ).first()
     if change is None:
         return None, "No change to this product is awaiting confirmation."
     return change, ""
@@ -216,6 +221,14 @@ def _settle_awaited_change(
     if change.outcome == decision or (confirmed and change.outcome == Outcome.COMPLETED):
         label = Outcome(change.outcome).label
         return Effect(DeliveryResult.ALREADY_APPLIED, f"The change was already {label}.")
+    if change.settlement:
+        return Effect(
+            DeliveryResult.UNMATCHED,
+            f"The change was {change.get_settlement_display()} before; it stays so. Kept for "
+            "review.",
+            change=change,
+            needs_review=True,
+        )
     if change.outcome not in BLOCKING:
         # Settled otherwise (e.g. confirmed, then declined): never moved backwards.
         return Effect(

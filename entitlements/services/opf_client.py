@@ -23,7 +23,8 @@ def get_opf_client() -> OpfClient:
             username=settings.OPF_USERNAME,
             password=settings.OPF_PASSWORD,
             tenant_id=settings.OPF_TENANT_ID,
-            entitlements_path=settings.OPF_ENTITLEMENTS_PATH,
+            # Empty: the read is not configured and the services never ask for it.
+            entitlements_path=settings.OPF_ENTITLEMENTS_PATH or OpfConfig.entitlements_path,
             connect_timeout=settings.OPF_CONNECT_TIMEOUT,
             read_timeout=settings.OPF_READ_TIMEOUT,
         ),

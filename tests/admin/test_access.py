@@ -26,6 +26,15 @@ def supervisor_urls(attempt):
         reverse("admin:entitlements_changeattempt_export"),
         reverse("admin:entitlements_changeattempt_export") + "?outcome__exact=rejected",
         reverse("admin:entitlements_changeattempt_attention"),
+        reverse("admin:entitlements_notificationdelivery_changelist"),
+    ]
+
+
+def supervisor_actions(attempt):
+    """The supervisors' buttons (POST only)."""
+    return [
+        reverse("admin:entitlements_changeattempt_check_opf", args=[attempt.pk]),
+        reverse("admin:entitlements_entitlement_mark_reviewed", args=[attempt.entitlement_id]),
     ]
 
 
@@ -41,18 +50,21 @@ def test_the_site_is_branded_care_portal(agent_client):
 def test_an_agent_sees_entitlements_and_the_catalogue_but_not_the_audit_log(agent_client):
     page = agent_client.get("/admin/").content.decode()
     assert ">Entitlements</a>" in page and ">Catalogue</a>" in page
-    assert "Audit log" not in page and "Overdue and outcome unknown" not in page
+    assert "Audit log" not in page and "Needs attention" not in page
+    assert "OPF notifications" not in page
 
 
 def test_a_supervisor_also_sees_the_audit_log_and_the_attention_list(supervisor_client):
     page = supervisor_client.get("/admin/").content.decode()
-    for name in ("Entitlements", "Catalogue", "Audit log", "Overdue and outcome unknown"):
+    # Issue 10 renames the attention list "Needs attention" and shows its count on the index.
+    names = ("Entitlements", "Catalogue", "Audit log", "Needs attention (0)", "OPF notifications")
+    for name in names:
         assert f">{name}</a>" in page
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_a4_an_agent_gets_403_from_every_supervisor_view(agent_client, attempt, method):
-    for url in supervisor_urls(attempt):
+    for url in supervisor_urls(attempt) + supervisor_actions(attempt):
         response = getattr(agent_client, method)(url, {"outcome__exact": "completed"})
         assert response.status_code == 403, url
 

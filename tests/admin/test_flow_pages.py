@@ -56,5 +56,5 @@ def test_settle_and_the_attention_list_lead_back_to_the_audit_log(supervisor_cli
     ]
 
     attention = supervisor_client.get(reverse("admin:entitlements_changeattempt_attention"))
-    assert breadcrumbs(attention)[2:] == [audit_log, ("Overdue and outcome unknown", None)]
+    assert breadcrumbs(attention)[2:] == [audit_log, ("Needs attention", None)]
     assert "corr-unknown-1" in attention.content.decode().split('id="unknown"', 1)[1]

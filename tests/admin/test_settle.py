@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from entitlements.exceptions import ChangeRefused
-from entitlements.models import ChangeAttempt, Entitlement
+from entitlements.models import ChangeAttempt, Entitlement, Settlement
 from entitlements.outcomes import Outcome
 from entitlements.rules import change_refusal
 from entitlements.selectors import open_change
@@ -40,9 +40,11 @@ def test_settled_as_applied_moves_the_mirror_and_unblocks(unknown, supervisor, s
         change=unknown, applied=True, user=supervisor, note="OPF shows Premium since 10:02"
     )
 
-    assert settled.outcome == Outcome.CONFIRMED and settled.finished_at is not None
-    assert "Settled by supervisor supervisor" in settled.detail
-    assert "OPF shows Premium since 10:02" in settled.detail
+    # Issue 10: the settlement is its own fact; the outcome stays as OPF left it.
+    assert settled.outcome == Outcome.OUTCOME_UNKNOWN and settled.http_status == 500
+    assert settled.settlement == Settlement.APPLIED and settled.settled_at is not None
+    assert settled.settled_by == "supervisor"
+    assert settled.settlement_note == "OPF shows Premium since 10:02"
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_PREMIUM"
     assert entitlement.needs_review is False and entitlement.version == version_before + 1
@@ -55,7 +57,8 @@ def test_settled_as_not_applied_keeps_the_product(unknown, supervisor, sandbox):
         change=unknown, applied=False, user=supervisor, note="still Standard in OPF"
     )
 
-    assert settled.outcome == Outcome.DECLINED
+    assert settled.outcome == Outcome.OUTCOME_UNKNOWN
+    assert settled.settlement == Settlement.NOT_APPLIED
     entitlement = Entitlement.objects.get(opf_id="ENT-NFX-1")
     assert entitlement.product.opf_id == "Netflix_EU_B_BUNDLE_STANDARD"
     assert change_refusal(entitlement, open_change(entitlement)) is None
@@ -70,7 +73,7 @@ def test_a_note_is_required_and_a_settled_change_stays_settled(unknown, supervis
     settle_unknown_change(change=unknown, applied=False, user=supervisor, note="checked")
     with pytest.raises(ChangeRefused, match="no longer of unknown outcome"):
         settle_unknown_change(change=unknown, applied=True, user=supervisor, note="again")
-    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.DECLINED
+    assert ChangeAttempt.objects.get(pk=unknown.pk).settlement == Settlement.NOT_APPLIED
 
 
 def test_an_agent_cannot_settle(unknown, agent_client):
@@ -94,7 +97,7 @@ def test_a_supervisor_settles_from_the_audit_record(unknown, supervisor_client):
     page = response.content.decode()
     assert "&lt;b&gt;seen in OPF&lt;/b&gt;" in page and "<b>seen in OPF</b>" not in page
     assert f'href="{settle_url(unknown)}"' not in page  # nothing left to settle
-    assert ChangeAttempt.objects.get(pk=unknown.pk).outcome == Outcome.CONFIRMED
+    assert ChangeAttempt.objects.get(pk=unknown.pk).settlement == Settlement.APPLIED
 
 
 def test_the_settle_form_keeps_the_supervisors_choice_after_an_error(unknown, supervisor_client):

@@ -26,8 +26,9 @@ def test_the_aggregate_equals_the_audit_after_every_kind_of_finish(history):
 
     today = timezone.localdate()
     outcomes = {k: n for (day, m, k), n in stored.items() if day == today and m == "outcome"}
-    # The awaited change moved to confirmed, the unknown one to declined: no stale counts.
-    assert outcomes == {"completed": 1, "confirmed": 1, "rejected": 1, "declined": 1,
+    # The awaited change moved to confirmed: no stale counts. The unknown one, settled, keeps
+    # its outcome (issue 10: a settlement is its own fact, not a "declined").
+    assert outcomes == {"completed": 1, "confirmed": 1, "rejected": 1, "outcome_unknown": 1,
                         "not_sent": 1}  # fmt: skip
     assert stored[today, "provider_change", "completed"] == 1
     assert stored[today - timedelta(days=3), "outcome", "outcome_unknown"] == 1

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from entitlements.exceptions import ChangeInProgress
-from entitlements.models import ChangeAttempt, Entitlement, Product
+from entitlements.models import ChangeAttempt, Entitlement, Product, Settlement
 from entitlements.outcomes import Outcome
 from entitlements.services import change_product
 from tests.factories import change
@@ -122,7 +122,10 @@ def test_r2_process_killed_mid_call_is_reconciled_as_unknown_and_not_resent(
 
     attempt.refresh_from_db()
     assert attempt.outcome == Outcome.OUTCOME_UNKNOWN
-    assert Entitlement.objects.get(opf_id="ENT-NFX-1").needs_review
+    # Issue 10: reconciliation then reads OPF, which never applied it (the hang hid nothing):
+    # settled not applied, the entitlement unblocked.
+    assert attempt.settlement == Settlement.NOT_APPLIED and attempt.settled_by == "reconciliation"
+    assert not Entitlement.objects.get(opf_id="ENT-NFX-1").needs_review
     assert len(sandbox.requests("change_product")) == 1  # nothing resent
 
 

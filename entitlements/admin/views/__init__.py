@@ -1,5 +1,6 @@
 """The admin's bigger flows as class-based views, each mounted by its ModelAdmin's get_urls()."""
 
+from .actions import CheckOpfView, MarkReviewedView, RefreshAccountView, RefreshView
 from .attention import AttentionView
 from .base import with_reason_labels
 from .change_product import ChangeProductView
@@ -10,6 +11,10 @@ __all__ = [
     "AttentionView",
     "AuditExportView",
     "ChangeProductView",
+    "CheckOpfView",
+    "MarkReviewedView",
+    "RefreshAccountView",
+    "RefreshView",
     "SettleView",
     "with_reason_labels",
 ]

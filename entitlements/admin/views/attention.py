@@ -1,8 +1,14 @@
-"""For supervisors: awaited confirmations past the deadline, and changes of unknown outcome."""
+"""Needs attention: everything that waits for a supervisor, each row with its next action.
+
+Changes of unknown outcome and overdue confirmations (Check OPF now, Settle), OPF notifications
+kept for review and entitlements flagged for review (Mark reviewed). Each list is read through
+its index (the open-change partial index, needs_review's indexes), newest first, at most
+ATTENTION_ROWS rows: a constant number of queries whatever the tables hold.
+"""
 
 from dataclasses import dataclass
 
-from ... import selectors
+from ... import messages, selectors
 from .base import AdminFlowView, with_reason_labels
 
 ATTENTION_ROWS = 100  # of each list; the audit log filters show the rest
@@ -10,15 +16,20 @@ ATTENTION_ROWS = 100  # of each list; the audit log filters show the rest
 
 @dataclass(frozen=True)
 class Newest:
-    """The newest changes of a list, at most ATTENTION_ROWS, and whether there are more."""
+    """The newest rows of a list, at most ATTENTION_ROWS, and whether there are more."""
 
     rows: list
     has_more: bool
 
 
 def newest(queryset) -> Newest:
-    rows = list(queryset.select_related("from_product", "to_product")[: ATTENTION_ROWS + 1])
-    return Newest(with_reason_labels(rows[:ATTENTION_ROWS]), len(rows) > ATTENTION_ROWS)
+    rows = list(queryset[: ATTENTION_ROWS + 1])
+    return Newest(rows[:ATTENTION_ROWS], len(rows) > ATTENTION_ROWS)
+
+
+def newest_changes(queryset) -> Newest:
+    found = newest(queryset.select_related("from_product", "to_product"))
+    return Newest(with_reason_labels(found.rows), found.has_more)
 
 
 class AttentionView(AdminFlowView):
@@ -26,10 +37,18 @@ class AttentionView(AdminFlowView):
         return self.model_admin.has_attention_permission(request)
 
     def get(self, request):
+        sections = {
+            "unknown": newest_changes(selectors.unknown_outcome_changes()),
+            "overdue": newest_changes(selectors.overdue_changes()),
+            "notifications": newest(selectors.notifications_for_review()),
+            "flagged": newest(selectors.entitlements_for_review()),
+        }
         return self.render(
             "entitlements/attention.html",
-            title="Overdue and outcome unknown",
-            overdue=newest(selectors.overdue_changes()),
-            unknown=newest(selectors.unknown_outcome_changes()),
+            title=messages.NEEDS_ATTENTION,
+            **sections,
+            nothing=not any(section.rows for section in sections.values()),
             rows=ATTENTION_ROWS,
+            may_settle=self.model_admin.has_settle_permission(request),
+            here=request.get_full_path(),
         )

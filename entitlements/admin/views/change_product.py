@@ -15,6 +15,9 @@ from ...exceptions import ChangeRefused, OutcomeNotRecorded
 from ...forms import ChangeProductForm, reason_label
 from ...outcomes import Outcome
 from ...services import change_product
+from ...services.opf_reads import ReadFailed, reads_configured
+from ...services.refresh import Asker, refresh_entitlement
+from .actions import confirmed_text
 from .base import AdminFlowView, change_url
 from .submissions import attempt_of_submission, issue_submission, store_submission, submission_of
 
@@ -54,11 +57,35 @@ class ChangeProductView(AdminFlowView):
 
     def get(self, request, object_id):
         self.load(object_id)
+        opf_check = self.check_with_opf(object_id)
         refusal = self.change_refusal()
         if refusal:
+            if opf_check:
+                flash.warning(request, opf_check[1])
             return self.back_to_page(refusal)
         initial = {"version": self.entitlement.version}
-        return self.render_form(ChangeProductForm(initial=initial, entitlement=self.entitlement))
+        form = ChangeProductForm(initial=initial, entitlement=self.entitlement)
+        return self.render_form(form, opf_check=opf_check)
+
+    def check_with_opf(self, object_id: str) -> tuple[str, str] | None:
+        """Read OPF as the form opens (when the read is configured), so a change never starts
+        from a stale tier: ("confirmed" | "changed" | "unread", the sentence for the agent).
+
+        A difference is applied (and audited) and the form is built on the fresh entitlement;
+        a failed read changes nothing and the agent may still go ahead.
+        """
+        if not reads_configured():
+            return None
+        try:
+            done = refresh_entitlement(self.entitlement, asker=Asker(user=self.request.user))
+        except ReadFailed as failed:
+            confirmed = confirmed_text(self.entitlement.confirmed_by_opf_at)
+            return "unread", messages.FORM_OPF_UNREAD.format(why=failed, confirmed=confirmed)
+        if not (done.differences or done.problems):
+            return "confirmed", messages.FORM_OPF_CONFIRMED
+        self.load(object_id)  # the refreshed entitlement, its new version
+        details = " ".join(done.differences + done.problems)
+        return "changed", messages.FORM_OPF_CHANGED.format(details=details)
 
     def post(self, request, object_id):
         self.load(object_id)
@@ -130,10 +157,10 @@ class ChangeProductView(AdminFlowView):
         flash.warning(self.request, warning)
         return redirect(self.page_url)
 
-    def render_form(self, form):
+    def render_form(self, form, opf_check=None):
         return self.render_step(
             "entitlements/change_product.html", "Change product", form,
-            media=self.model_admin.media + form.media,
+            media=self.model_admin.media + form.media, opf_check=opf_check,
         )  # fmt: skip
 
     def render_confirmation(self, form):

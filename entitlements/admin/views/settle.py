@@ -1,4 +1,5 @@
-"""A supervisor records what OPF shows for a change of unknown outcome; nothing is sent to OPF."""
+"""A supervisor records what OPF shows for a change of unknown outcome or an overdue
+confirmation; nothing is sent to OPF. The settlement is kept beside the change's outcome."""
 
 from django.contrib import messages as flash
 from django.contrib.admin.utils import unquote
@@ -8,9 +9,10 @@ from django.shortcuts import redirect
 
 from ... import messages
 from ...exceptions import ChangeRefused
-from ...outcomes import Outcome
 from ...services import settle_unknown_change
+from ...services.settlement import may_be_settled
 from ..forms import SettleForm
+from .actions import safe_next
 from .base import AdminFlowView, change_url
 
 
@@ -52,7 +54,7 @@ class SettleView(AdminFlowView):
                 form.add_error(None, str(refused))
             else:
                 flash.success(request, messages.SETTLED[form.applied])
-                return redirect(self.record_url)
+                return redirect(safe_next(request, request.POST.get("next")) or self.record_url)
         return self.render_form(form)
 
     def render_form(self, form):
@@ -63,5 +65,8 @@ class SettleView(AdminFlowView):
             form=form,
             attempt=self.attempt,
             record_url=self.record_url,
-            unknown=self.attempt.outcome == Outcome.OUTCOME_UNKNOWN,
+            settleable=may_be_settled(self.attempt),
+            next=safe_next(
+                self.request, self.request.GET.get("next") or self.request.POST.get("next")
+            ),
         )
