@@ -12,10 +12,15 @@ Prints requests, 5xx (must be 0), p50/p95 per page, the changeProduct requests O
 flight (must be 0). --faults injects random faults into changeProduct (hang, 500, reset,
 latency, some after OPF applied the change).
 
+--instances 2: two portal instances (two gunicorn processes with gunicorn.conf.py on two ports)
+on the one PostgreSQL database, sharing one Redis database as their cache (--redis-url, flushed
+at start), the agents spread over them round robin; the figures per instance and in total.
+
 --isolation instead: while OPF hangs on as many concurrent changes as there are workers, the
 entitlement list's p50/p95, with sync workers and with gunicorn.conf.py's gthread, side by side.
 
     .venv/bin/python bench/load.py [--seconds 60] [--faults]
+    .venv/bin/python bench/load.py --instances 2 --redis-url redis://127.0.0.1:6379/N [--faults]
     .venv/bin/python bench/load.py --isolation
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/careportal_bench (the default; test_ prefix)
 """
@@ -26,26 +31,26 @@ import contextlib
 import json
 import os
 import random
-import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.change_product import sandbox_process  # noqa: E402
+from bench.gunicorn_process import gunicorn  # noqa: E402
 from bench.load_agents import ENTITLEMENTS, Agent, Stats, percentile  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/careportal_bench"
 CATALOGUE = ROOT / "entitlements" / "demo_data" / "catalogue.json"
 
 
-def production_env(tmp: Path, sandbox, database_url: str) -> dict[str, str]:
+def production_env(tmp: Path, sandbox, database_url: str, cache_url: str) -> dict[str, str]:
     """Production settings (DEBUG off): every required value set, nothing reaches outside."""
     return dict(
         os.environ,
@@ -54,7 +59,7 @@ def production_env(tmp: Path, sandbox, database_url: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(60),
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=database_url,
-        CACHE_URL=f"filecache://{tmp / 'cache'}",
+        CACHE_URL=cache_url,
         STATIC_ROOT=str(tmp / "static"),
         LOG_LEVEL="WARNING",
         OPF_BASE_URL=sandbox.url,
@@ -112,8 +117,9 @@ def drop_database() -> None:
             time.sleep(0.5)
 
 
-def signed_in_agents(base: str, count: int, stats: Stats) -> list[Agent]:
-    """Care agents with a session each, made as the test client's force_login makes them."""
+def signed_in_agents(bases: list[str], count: int, stats: list[Stats]) -> list[Agent]:
+    """Care agents with a session each, made as the test client's force_login makes them;
+    agent n uses instance n % len(bases) (round robin) and that instance's stats."""
     from django.contrib.auth.models import Group, User
     from django.test import Client
 
@@ -129,60 +135,9 @@ def signed_in_agents(base: str, count: int, stats: Stats) -> list[Agent]:
         client = Client()
         client.force_login(user)
         mine = rows[n::count]  # each agent has its own customers
-        agents.append(Agent(base, client.cookies["sessionid"].value, mine, stats, seed=n))
+        at = n % len(bases)
+        agents.append(Agent(bases[at], client.cookies["sessionid"].value, mine, stats[at], seed=n))
     return agents
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict, tmp: Path, *args: str):
-    """gunicorn -c gunicorn.conf.py careportal.wsgi on a free loopback port; yields its URL."""
-    log = open(tmp / f"gunicorn-{time.monotonic_ns()}.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args, "careportal.wsgi"],
-        cwd=ROOT,
-        env={**env, "GUNICORN_BIND": "127.0.0.1:0"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield _wait_until_serving(proc, Path(log.name))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
-        for line in _errors(Path(log.name).read_text()):  # what a 5xx was, before tmp goes
-            print("   ", line)
-
-
-def _errors(log: str, most: int = 3) -> list[str]:
-    """The portal's error lines (each with its error id) and the end of their tracebacks."""
-    lines, shown = log.splitlines(), []
-    starts = [i for i, line in enumerate(lines) if "ERROR careportal.errors" in line][:most]
-    for i in starts:
-        end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "Tr"))),
-                   len(lines))
-        shown += [lines[i], *lines[max(i + 1, end - 2) : end + 1]]  # and the exception itself
-    return shown
-
-
-def _wait_until_serving(proc, log: Path) -> str:
-    import requests
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        found = re.search(r"Listening at: (\S+)", log.read_text())
-        if found:
-            with contextlib.suppress(requests.RequestException):
-                probe = requests.get(
-                    found[1] + "/admin/login/",
-                    headers={"X-Forwarded-Proto": "https"},  # as the TLS proxy says
-                    allow_redirects=False,
-                    timeout=5,
-                )
-                if probe.status_code < 500:
-                    return found[1]
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-2000:]}")
 
 
 FAULTS = [
@@ -209,25 +164,39 @@ def inject_faults(sandbox, stop: threading.Event, seed: int = 3) -> None:
         requests.post(f"{sandbox.url}/_sandbox/faults", json=payload, timeout=5)
 
 
-def opf_against_audit(sandbox) -> dict:
-    from django.db.models import Count
-
+def opf_against_audit(sandbox, instances: int = 1) -> dict:
+    """The changeProduct requests OPF received against the audit records, in total and per
+    instance (an attempt's instance is its agent's: load-agent-n used instance n % instances;
+    a request OPF received is counted at an instance when its x-correlation-id is an audit
+    record's)."""
     from entitlements.models import ChangeAttempt
 
     received = sandbox_requests(sandbox, "change_product")
-    outcomes = dict(ChangeAttempt.objects.values_list("outcome").annotate(n=Count("id")))
+    fields = ("correlation_id", "actor_username", "outcome")
+    attempts = list(ChangeAttempt.objects.values_list(*fields))  # the bench's few hundred
+    instance_of = {cid: int(user.rsplit("-", 1)[1]) % instances for cid, user, _ in attempts}
+    per_instance = [Counter() for _ in range(instances)]
+    for cid, _, outcome in attempts:
+        per_instance[instance_of[cid]].update(audited=1, in_flight=int(outcome == "in_flight"))
+    for request in received:
+        at = instance_of.get(request["headers"].get("x-correlation-id"))
+        if at is not None:
+            per_instance[at]["received"] += 1
+    outcomes = dict(Counter(outcome for *_, outcome in attempts))
     return {
         "received": len(received),
-        "audited": sum(outcomes.values()),
+        "audited": len(attempts),
         "in_flight": outcomes.get("in_flight", 0),
         "outcomes": outcomes,
+        "per_instance": per_instance,
     }
 
 
 def load(env, tmp, sandbox, args) -> bool:
-    stats = Stats()
-    with gunicorn(env, tmp) as base:
-        agents = signed_in_agents(base, args.agents, stats)
+    parts = [Stats() for _ in range(args.instances)]
+    with contextlib.ExitStack() as running:
+        bases = [running.enter_context(gunicorn(env, tmp)) for _ in range(args.instances)]
+        agents = signed_in_agents(bases, args.agents, parts)
         stop = threading.Event()
         injector = threading.Thread(target=inject_faults, args=(sandbox, stop), daemon=True)
         if args.faults:
@@ -242,21 +211,39 @@ def load(env, tmp, sandbox, args) -> bool:
         for t in threads:
             t.join(timeout=args.seconds + 120)
         stop.set()
-    counts = opf_against_audit(sandbox)
+    counts = opf_against_audit(sandbox, args.instances)
+    stats = Stats.combined(parts)
     label = "with random faults" if args.faults else "no faults"
-    print(f"\n{args.agents} agents, {args.seconds} s, sandbox at {args.latency_ms:g} ms, {label}")
-    print(f"  requests {stats.requests()}, 5xx {len(stats.server_errors)}, "
-          f"transport errors {len(stats.transport_errors)} "
-          f"({stats.requests() / args.seconds:.1f} requests/s)")
-    print("\n".join(stats.table()))
-    print(f"  changeProduct received by OPF {counts['received']}, audit records "
-          f"{counts['audited']}, in flight {counts['in_flight']}  outcomes {counts['outcomes']}")
+    print(
+        f"\n{args.agents} agents, {args.seconds} s, sandbox at {args.latency_ms:g} ms, {label}, "
+        f"{args.instances} instance(s)"
+    )
+    if args.instances > 1:
+        for n, (part, opf) in enumerate(zip(parts, counts["per_instance"], strict=True)):
+            print(f"\n instance {n + 1} ({bases[n]}: agents {n}, {n + args.instances}, ...)")
+            _print_figures(part, opf, args.seconds)
+        print("\n total")
+    _print_figures(stats, counts, args.seconds)
+    print(f"  outcomes {counts['outcomes']}")
     for line in (stats.server_errors + stats.transport_errors)[:10]:
         print("   ", line)
     return (
         not stats.server_errors
         and counts["received"] == counts["audited"]
         and counts["in_flight"] == 0
+    )
+
+
+def _print_figures(stats: Stats, opf, seconds: float) -> None:
+    print(
+        f"  requests {stats.requests()}, 5xx {len(stats.server_errors)}, "
+        f"transport errors {len(stats.transport_errors)} "
+        f"({stats.requests() / seconds:.1f} requests/s)"
+    )
+    print("\n".join(stats.table()))
+    print(
+        f"  changeProduct received by OPF {opf['received']}, audit records "
+        f"{opf['audited']}, in flight {opf['in_flight']}"
     )
 
 
@@ -275,12 +262,11 @@ def list_while_opf_hangs(env, tmp, sandbox, args, round_: int, *gunicorn_args) -
 
     stats, hang_s, workers = Stats(), 8.0, args.workers
     with gunicorn({**env, "GUNICORN_WORKERS": str(workers)}, tmp, *gunicorn_args) as base:
-        agents = signed_in_agents(base, workers + args.readers, stats)
+        agents = signed_in_agents([base], workers + args.readers, [stats])
         changes = []
         if round_:
             hanging = len(sandbox_requests(sandbox, "change_product")) + workers
-            fault = {"kind": "change_product", "fault": "hang", "count": workers,
-                     "seconds": hang_s}
+            fault = {"kind": "change_product", "fault": "hang", "count": workers, "seconds": hang_s}
             requests.post(f"{sandbox.url}/_sandbox/faults", json=fault, timeout=5)
             changes = [
                 threading.Thread(target=a.change, args=(a.entitlements[round_][0],))
@@ -317,18 +303,33 @@ def isolation(env, tmp, sandbox, args) -> bool:
         "gthread, OPF hangs": list_while_opf_hangs(env, tmp, sandbox, args, 2),
     }
     counts = opf_against_audit(sandbox)
-    print(f"\nentitlement list ({args.readers} agents reading) while OPF hangs on "
-          f"{args.workers} concurrent changes, {args.workers} workers")
+    print(
+        f"\nentitlement list ({args.readers} agents reading) while OPF hangs on "
+        f"{args.workers} concurrent changes, {args.workers} workers"
+    )
     print(f"  {'':<8}" + "".join(f"{name:>20}" for name in runs) + f"{'sync/gthread':>14}")
     print(f"  {'requests':<8}" + "".join(f"{len(v):>20}" for v in runs.values()))
     for p in (50, 95):
         ms = [percentile(v, p) * 1000 for v in runs.values()]
         figures = "".join(f"{m:>20.1f}" for m in ms)
         print(f"  {f'p{p} ms':<8}{figures}{ms[1] / ms[2]:>13.0f}x")
-    print(f"  changeProduct received by OPF {counts['received']}, audit records "
-          f"{counts['audited']}, in flight {counts['in_flight']}  outcomes {counts['outcomes']}")
+    print(
+        f"  changeProduct received by OPF {counts['received']}, audit records "
+        f"{counts['audited']}, in flight {counts['in_flight']}  outcomes {counts['outcomes']}"
+    )
     p95 = percentile(runs["gthread, OPF hangs"], 95)
     return p95 < 1.0 and counts["received"] == counts["audited"] and not counts["in_flight"]
+
+
+def shared_cache(redis_url: str | None, tmp: Path) -> str:
+    """The Redis database given (flushed: no token or session of an earlier run), else a file
+    cache of the run's own (one instance)."""
+    if not redis_url:
+        return f"filecache://{tmp / 'cache'}"
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return f"{redis_url}?socket_connect_timeout=2&socket_timeout=2"
 
 
 def main() -> int:
@@ -339,10 +340,18 @@ def main() -> int:
     parser.add_argument("--think-ms", type=float, default=200, help="mean pause between clicks")
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--instances", type=int, default=1, help="portal instances (gunicorn)")
+    parser.add_argument(
+        "--redis-url",
+        help="with --instances > 1: their shared cache, a Redis "
+        "database of the bench's own (flushed at start), on loopback",
+    )
     parser.add_argument("--isolation", action="store_true")
     parser.add_argument("--workers", type=int, default=4, help="--isolation: gunicorn workers")
     parser.add_argument("--readers", type=int, default=2, help="--isolation: agents reading")
     args = parser.parse_args()
+    if args.instances > 1 and not args.redis_url:
+        parser.error("--instances > 1 shares a Redis cache: give --redis-url redis://HOST:PORT/N")
 
     products, entitlements = world(args.entitlements)
     with (
@@ -351,7 +360,7 @@ def main() -> int:
     ):
         tmp = Path(tmp_name)
         database_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-        env = production_env(tmp, sandbox, database_url)
+        env = production_env(tmp, sandbox, database_url, shared_cache(args.redis_url, tmp))
         os.environ.update(env)
         test_db = prepare_database(tmp, products, entitlements)
         env["DATABASE_URL"] = database_url.rsplit("/", 1)[0] + "/" + test_db

@@ -65,6 +65,17 @@ class Stats:
     def requests(self) -> int:
         return sum(len(v) for v in self.seconds.values())
 
+    @classmethod
+    def combined(cls, parts: list[Stats]) -> Stats:
+        """All the parts' figures in one (the total over several instances)."""
+        total = cls()
+        for part in parts:
+            for page, values in part.seconds.items():
+                total.seconds[page] += values
+            total.server_errors += part.server_errors
+            total.transport_errors += part.transport_errors
+        return total
+
     def table(self) -> list[str]:
         lines = [f"  {'page':<22} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8}"]
         for page, values in sorted(self.seconds.items()):

@@ -13,11 +13,16 @@ class CarePortalAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         """The index; above the lists, supervisors (who may read the audit log) get their
-        dashboard (templates/admin/_dashboard.html), agents only the lists."""
-        context = dict(extra_context or {})
+        dashboard (templates/admin/_dashboard.html), agents only the lists. Each model admin
+        may add to it too (`index_context(request)`: the entitlements' search box and the
+        agent's waiting changes), each shown by its own include in templates/admin/index.html."""
+        context = {}
+        for model_admin in self._registry.values():
+            if hasattr(model_admin, "index_context"):
+                context.update(model_admin.index_context(request))
         if request.user.has_perm("entitlements.view_changeattempt"):
             context["dashboard"] = supervisor_dashboard()
-        return super().index(request, context)
+        return super().index(request, {**context, **(extra_context or {})})
 
     def get_app_list(self, request, app_label=None):
         """The admin's list, with the names care staff use and the supervisors' extra pages.

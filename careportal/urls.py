@@ -6,6 +6,8 @@ from careportal.health import readyz
 from careportal.metrics.views import metrics
 from entitlements.views import opf_notification
 
+handler403 = "careportal.error_pages.permission_denied"
+handler404 = "careportal.error_pages.page_not_found"
 handler500 = "careportal.errors.server_error"
 
 urlpatterns = [

@@ -48,6 +48,7 @@ CHANGE_FACT = (
     ("from product", "from_product__opf_id"),
     ("to product", "to_product__opf_id"),
     ("reason", "reason_code"),
+    ("ticket", "ticket"),
     ("comment", "comment"),
     ("outcome", "outcome"),
     ("OPF status", "http_status"),

@@ -5,14 +5,7 @@ from django.conf import settings
 
 from . import messages, rules, selectors
 from .models import Entitlement, Product
-
-
-def tier_direction(product: Product, current: Product) -> str:
-    if product.tier > current.tier:
-        return "upgrade"
-    if product.tier < current.tier:
-        return "downgrade"
-    return "same tier"
+from .rules import tier_direction
 
 
 def product_choice_label(product: Product, current: Product) -> str:
@@ -24,15 +17,41 @@ def reason_label(code: str) -> str:
     return dict(settings.CHANGE_REASONS).get(code, code)
 
 
+class _DirectionTagged:
+    """A choice widget whose options carry `data-direction`, so change-reasons.js offers
+    only the reasons that fit the chosen tier (the form refuses the others anyway)."""
+
+    directions: dict[str, str] = {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        direction = self.directions.get(str(value))
+        if direction:
+            option["attrs"]["data-direction"] = direction
+        return option
+
+
+class ProductRadios(_DirectionTagged, forms.RadioSelect):
+    pass
+
+
+class ReasonSelect(_DirectionTagged, forms.Select):
+    pass
+
+
 class ChangeProductForm(forms.Form):
-    """New product, reason and comment for one entitlement, plus the version it was opened on.
+    """New product, reason, ticket and comment for one entitlement, plus its version.
 
     The offered products are the entitlement's allowed tiers. A product posted by hand is still
     looked up, so the refusal names why it is not allowed (other provider, current, inactive).
+    A reason tied to a direction is refused for a change the other way.
     """
 
-    new_product = forms.CharField(label="New product", widget=forms.RadioSelect)
-    reason = forms.ChoiceField(label="Reason")
+    new_product = forms.CharField(label="New product", widget=ProductRadios)
+    reason = forms.ChoiceField(label="Reason", widget=ReasonSelect)
+    ticket = forms.CharField(
+        label="Ticket", required=False, max_length=100, help_text=messages.TICKET_HELP
+    )
     comment = forms.CharField(
         label="Comment",
         required=False,
@@ -49,14 +68,17 @@ class ChangeProductForm(forms.Form):
         self.entitlement = entitlement
         current = entitlement.product
         self.allowed = list(selectors.allowed_products(entitlement))
-        self.fields["new_product"].widget.choices = [
-            (str(p.pk), product_choice_label(p, current)) for p in self.allowed
-        ]
+        products = self.fields["new_product"].widget
+        products.choices = [(str(p.pk), product_choice_label(p, current)) for p in self.allowed]
+        products.directions = {str(p.pk): tier_direction(p, current) for p in self.allowed}
         self.fields["new_product"].error_messages["required"] = messages.PRODUCT_REQUIRED
         self.fields["reason"].choices = [("", messages.REASON_PROMPT)] + list(
             settings.CHANGE_REASONS
         )
+        self.fields["reason"].widget.directions = dict(settings.CHANGE_REASON_DIRECTIONS)
         self.fields["reason"].error_messages["required"] = messages.REASON_REQUIRED
+        self.fields["ticket"].required = settings.CHANGE_TICKET_REQUIRED
+        self.fields["ticket"].error_messages["required"] = messages.TICKET_REQUIRED
 
     def clean_new_product(self) -> Product:
         raw = self.cleaned_data["new_product"]
@@ -69,6 +91,15 @@ class ChangeProductForm(forms.Form):
                 rules.product_refusal(self.entitlement, product) or messages.PRODUCT_UNKNOWN
             )
         return product
+
+    def clean(self):
+        data = super().clean()
+        product, reason = data.get("new_product"), data.get("reason")
+        if product and reason:
+            refusal = rules.reason_refusal(reason, self.entitlement.product, product)
+            if refusal:
+                self.add_error("reason", refusal)
+        return data
 
     @property
     def direction(self) -> str:

@@ -30,6 +30,31 @@ OUTCOME_MESSAGES: dict[Outcome, str] = {
     ),
     Outcome.IN_FLIGHT: "The change is being sent to OPF.",
 }
+# Beside a "not sent" with an OPF status: OPF answered, so "unreachable" would contradict the
+# history next to it.
+NOT_SENT_REFUSED = (
+    "Change not made: OPF refused the portal's sign-in (status {status}) and a fresh sign-in "
+    "failed, so nothing was changed. Try again in a moment."
+)
+# What the agent tells the customer, by outcome (appended to the outcome message).
+TELL_CUSTOMER: dict[Outcome, str] = {
+    Outcome.COMPLETED: "Tell the customer: the new tier is active now.",
+    Outcome.AWAITING_CONFIRMATION: (
+        "Tell the customer: the provider confirms the change, usually within minutes; until "
+        "then they keep their current tier."
+    ),
+    Outcome.CONFIRMED: "Tell the customer: the new tier is active now.",
+    Outcome.DECLINED: "Tell the customer: the provider did not accept the change.",
+    Outcome.REJECTED: "Tell the customer: the change could not be made; their tier is unchanged.",
+    Outcome.NOT_FOUND: (
+        "Tell the customer: their tier is unchanged; the portal's team will look into it."
+    ),
+    Outcome.NOT_SENT: "Tell the customer: their tier is unchanged; you will try again shortly.",
+    Outcome.OUTCOME_UNKNOWN: (
+        "Tell the customer: the change is being checked and they will hear back; do not promise "
+        "the new tier yet."
+    ),
+}
 # The database failed after the change may have reached OPF, so not even its outcome was saved.
 OUTCOME_NOT_RECORDED = (
     f"Change outcome unknown, {DO_NOT_RESUBMIT}. OPF may have received the change, but the "
@@ -58,19 +83,27 @@ PRODUCT_OTHER_PROVIDER = (
 PRODUCT_SAME = "That is already the current product."
 
 
-def outcome_message(outcome: Outcome, *, opf_message: str = "", credentials_refused=False) -> str:
+def outcome_message(
+    outcome: Outcome, *, opf_message: str = "", credentials_refused=False, http_status=None
+) -> str:
+    outcome = Outcome(outcome)
     if credentials_refused:
-        return CREDENTIALS_REFUSED
-    text = OUTCOME_MESSAGES[Outcome(outcome)]
-    return text.format(opf_message=opf_message or "no reason given")
+        text = CREDENTIALS_REFUSED
+    elif outcome == Outcome.NOT_SENT and http_status:
+        text = NOT_SENT_REFUSED.format(status=http_status)
+    else:
+        text = OUTCOME_MESSAGES[outcome].format(opf_message=opf_message or "no reason given")
+    tell = TELL_CUSTOMER.get(outcome)
+    return f"{text} {tell}" if tell else text
 
 
 def change_message(change) -> str:
-    """The message for a recorded change (a ChangeAttempt)."""
+    """The message for a recorded change (a ChangeAttempt): what happened, what to tell."""
     return outcome_message(
         Outcome(change.outcome),
         opf_message=change.opf_message,
         credentials_refused=change.credentials_refused,
+        http_status=change.http_status,
     )
 
 
@@ -82,6 +115,15 @@ OPEN_CHANGE_HEADINGS: dict[Outcome, str] = {
 }
 AWAITING_HEADING = OPEN_CHANGE_HEADINGS[Outcome.AWAITING_CONFIRMATION]
 CHANGE_NOT_POSSIBLE = "Change product is not possible now:"
+# Under the agent's own waiting change, instead of a refusal: what the page waits for.
+WAITS_FOR_PROVIDER = (
+    "Waiting for {provider} to confirm or decline; this page updates by itself when it answers. "
+    "Another change is possible after that."
+)
+CONFIRMED_NOW = "The provider confirmed: the entitlement is now on {product}."
+DECLINED_NOW = "The provider declined: the entitlement stays on {product}."
+NEEDS_REVIEW_BADGE = "Needs review"
+MADE_AT_PROVIDER = "made by the customer at the provider"
 NO_CHANGES_YET = "No change attempts yet."
 NEWEST_CHANGES_SHOWN = "Showing the newest {count} attempts."
 NEEDS_REVIEW = (
@@ -92,11 +134,24 @@ NEEDS_REVIEW = (
 PRODUCT_REQUIRED = "Choose the new product."
 REASON_PROMPT = "Choose a reason"
 COMMENT_HELP = "Optional. Shown in the entitlement's history and the audit log."
+TICKET_HELP = "The call, chat or ticket id of this customer contact."
+TICKET_REQUIRED = "Give the Ticket: the call, chat or ticket id of this customer contact."
+REASON_WRONG_DIRECTION = "That reason does not fit a {direction}; choose another."
 NO_OTHER_TIER = "No other active tier of {provider} is in the catalogue."
 NEW_PRODUCT_HELP = "Active tiers of the same service; the current one is not listed."
+# The review step, by what OPF answered the last change of this provider (selectors).
 PROVIDER_MAY_CONFIRM = (
     "The provider may need to confirm this change. Until it does, the entitlement stays on "
-    "{product} and the change shows as waiting for provider confirmation."
+    "{product} and the change shows as waiting for provider confirmation. Tell the customer the "
+    "new tier starts once the change completes."
+)
+PROVIDER_CONFIRMS = (
+    "{provider} confirms changes itself: until it does, usually within minutes, the entitlement "
+    "stays on {product}. Tell the customer the new tier starts once {provider} confirms."
+)
+PROVIDER_APPLIES_AT_ONCE = (
+    "{provider} applies changes at once. Tell the customer the new tier is active as soon as "
+    "you confirm."
 )
 SUBMISSION_EXPIRED = (
     "This confirmation was already used or has expired, so nothing was sent. "
@@ -133,6 +188,11 @@ RECONCILE_ADVICE = (
     "Check OPF now reads OPF and settles the change when OPF's state answers; otherwise check "
     "in OPF yourself and use Settle to record what it shows. Nothing is ever resent."
 )
+
+# Refusal and error pages.
+ROLE_NEEDED = "This page needs the {role} role."
+ROLE_ADVICE = "If your work needs it, ask your team lead to have the role given to you."
+NOT_FOUND_PAGE = "There is no such page or record. It may have been mistyped or never existed."
 
 # Reads of OPF (issue 10): refresh, the change form's check, Check OPF now.
 NEEDS_ATTENTION = "Needs attention"

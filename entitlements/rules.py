@@ -49,6 +49,36 @@ def product_refusal(entitlement: Entitlement, product: Product | None) -> str | 
     return None
 
 
+def tier_direction(product: Product, current: Product) -> str:
+    """ "upgrade", "downgrade" or "same tier": `product`'s tier number against `current`'s."""
+    if product.tier > current.tier:
+        return "upgrade"
+    if product.tier < current.tier:
+        return "downgrade"
+    return "same tier"
+
+
+def reason_fits(reason_code: str, direction: str) -> bool:
+    """A reason tied to a direction (CHANGE_REASONS' third part) fits only changes that way."""
+    tied_to = settings.CHANGE_REASON_DIRECTIONS.get(reason_code, "any")
+    return tied_to == "any" or tied_to == direction
+
+
+def reason_refusal(reason_code: str, current: Product, product: Product) -> str | None:
+    """Why `reason_code` does not fit a change from `current` to `product` (e.g. "Customer
+    asked to upgrade" for a downgrade)."""
+    direction = tier_direction(product, current)
+    if reason_fits(reason_code, direction):
+        return None
+    return messages.REASON_WRONG_DIRECTION.format(direction=direction)
+
+
+def ticket_refusal(ticket: str) -> str | None:
+    """With CHANGE_TICKET_REQUIRED on, every change names its care interaction."""
+    if settings.CHANGE_TICKET_REQUIRED and not ticket.strip():
+        return messages.TICKET_REQUIRED
+
+
 def settlement_from_opf(change: ChangeAttempt, opf_product_id: str | None) -> Settlement | None:
     """What OPF's state answers about `change` (unknown outcome or overdue confirmation), its
     products loaded; None when it answers nothing and a person must look.

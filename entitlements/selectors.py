@@ -3,10 +3,10 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ChangeAttempt, Entitlement, NotificationDelivery, Product
+from .models import ChangeAttempt, ChangeOrigin, Entitlement, NotificationDelivery, Product
 from .outcomes import Outcome
 
 
@@ -34,6 +34,80 @@ def change_history(entitlement: Entitlement) -> QuerySet[ChangeAttempt]:
         ChangeAttempt.objects.filter(entitlement=entitlement)
         .select_related("from_product", "to_product")
         .order_by("-created_at", "-id")
+    )
+
+
+def provider_confirms_later(provider_id: str) -> bool | None:
+    """What OPF answered the last portal change of this provider: 202 (the provider confirms
+    later) -> True, 200 -> False, no such change yet -> None. Served by change_provider_time."""
+    status = (
+        ChangeAttempt.objects.filter(
+            provider_id=provider_id, origin=ChangeOrigin.PORTAL, http_status__in=(200, 202)
+        )
+        .order_by("-created_at", "-id")
+        .values_list("http_status", flat=True)
+        .first()
+    )
+    return None if status is None else status == 202
+
+
+# --- The account page: every entitlement of one customer account ------------------------------
+
+
+def _newest_change(field: str) -> Subquery:
+    """A field of each entitlement's newest change (served by change_entitlement_time)."""
+    newest = ChangeAttempt.objects.filter(entitlement=OuterRef("pk")).order_by("-created_at", "-id")
+    return Subquery(newest.values(field)[:1])
+
+
+def account_entitlements(account_id: str) -> QuerySet[Entitlement]:
+    """The account's entitlements, each with its newest change's time, outcome and new tier."""
+    return (
+        Entitlement.objects.filter(account_id=account_id)
+        .select_related("product", "pending_product")
+        .annotate(
+            last_change_at=_newest_change("created_at"),
+            last_change_outcome=_newest_change("outcome"),
+            last_change_to=_newest_change("to_product__name"),
+        )
+        .order_by("provider_id", "opf_id")
+    )
+
+
+def account_history(account_id: str) -> QuerySet[ChangeAttempt]:
+    """The account's changes across its entitlements, newest first (change_account_time)."""
+    return (
+        ChangeAttempt.objects.filter(account_id=account_id)
+        .select_related("from_product", "to_product")
+        .order_by("-created_at", "-id")
+    )
+
+
+def open_changes(entitlement_ids) -> dict[int, ChangeAttempt]:
+    """The open change of each of these entitlements that has one, by entitlement id."""
+    changes = (
+        ChangeAttempt.objects.open()
+        .filter(entitlement_id__in=entitlement_ids)
+        .select_related("to_product")
+    )
+    return {change.entitlement_id: change for change in changes}
+
+
+def waiting_changes_of(username: str) -> QuerySet[ChangeAttempt]:
+    """An agent's own changes still awaiting the provider's confirmation, oldest first."""
+    return (
+        ChangeAttempt.objects.filter(outcome=Outcome.AWAITING_CONFIRMATION, actor_username=username)
+        .select_related("from_product", "to_product")
+        .order_by("created_at", "id")
+    )
+
+
+def entitlement_state(pk: int) -> dict | None:
+    """What the waiting-change poll needs: one read by primary key, with the product's name."""
+    return (
+        Entitlement.objects.filter(pk=pk)
+        .values("version", "product_id", "product__name", "pending_product_id")
+        .first()
     )
 
 

@@ -116,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# One date format on every page, filter and history (careportal/formats/), in TIME_ZONE.
+FORMAT_MODULE_PATH = ["careportal.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

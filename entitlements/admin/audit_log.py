@@ -8,13 +8,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .. import messages, selectors
-from ..forms import reason_label
 from ..models import ChangeAttempt
 from ..services.settlement import may_be_settled
 from .filters import AgentFilter, CreatedFilter, ProviderFilter, SettlementFilter
+from .links import account_url
 from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import audit_matching, search_term
 from .views import AttentionView, AuditExportView, CheckOpfView, SettleView
+from .views.base import change_reason
+
+COMMENT_CHARS = 40  # in the list; the record shows the whole comment
 
 
 @admin.register(ChangeAttempt)
@@ -23,9 +26,12 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
 
     index_name = "Audit log"
     list_title = "Audit log"
+    # The outcome first and the wide texts last, so a 1366 px screen with the sidebar open
+    # shows outcome, OPF status and correlation id without sideways scrolling (care.css wraps).
     list_display = (
-        "created_at", "actor_username", "account_id", "entitlement_link", "from_to", "reason",
-        "short_comment", "outcome", "settlement_shown", "http_status", "correlation_id",
+        "created_at", "outcome_badge", "settlement_shown", "http_status", "correlation_id",
+        "entitlement_link", "account_link", "from_to", "actor_username", "reason", "ticket",
+        "short_comment",
     )  # fmt: skip
     list_display_links = ("created_at",)
     list_select_related = ("from_product", "to_product")
@@ -40,7 +46,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
     # Matched by get_search_results: exact or prefix, index-served.
     search_fields = ("entitlement_opf_id", "account_id", "correlation_id")
     search_help_text = (
-        "Entitlement id, account id or correlation id: the whole id or its beginning."
+        "Entitlement id, account id, correlation id or Ticket: the whole id or its beginning."
     )
     fieldsets = (
         ("Who and when", {"fields": (
@@ -49,7 +55,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         )}),
         ("What", {"fields": (
             "entitlement", "account_id", "provider_id", "from_product", "to_product",
-            "reason", "comment",
+            "reason", "ticket", "comment",
         )}),
         ("OPF", {"fields": (
             "outcome", "http_status", "opf_message", "detail", "opf_response",
@@ -83,10 +89,23 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
         term = search_term(search_term_)
         return (audit_matching(queryset, term) if term else queryset), False
 
+    def get_queryset(self, request):
+        # The record's title names its products ("ENT-1: Netflix Premium → Netflix Standard").
+        return super().get_queryset(request).select_related("from_product", "to_product")
+
+    @admin.display(description="outcome")
+    def outcome_badge(self, obj):
+        return format_html('<span class="care-badge outcome-badge outcome-{}">{}</span>',
+                           obj.outcome, obj.get_outcome_display())  # fmt: skip
+
     @admin.display(description="entitlement")
     def entitlement_link(self, obj):
         url = reverse("admin:entitlements_entitlement_change", args=[obj.entitlement_id])
         return format_html('<a href="{}">{}</a>', url, obj.entitlement_opf_id)
+
+    @admin.display(description="account")
+    def account_link(self, obj):
+        return format_html('<a href="{}">{}</a>', account_url(obj.account_id), obj.account_id)
 
     @admin.display(description="settlement")
     def settlement_shown(self, obj):
@@ -94,17 +113,19 @@ class AuditLogAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin, a
             return "not settled"
         return f"{obj.get_settlement_display()} by {obj.settled_by}"
 
-    @admin.display(description="from -> to")
+    @admin.display(description="from → to")
     def from_to(self, obj):
-        return f"{obj.from_product.name} -> {obj.to_product.name}"
+        return f"{obj.from_product.name} → {obj.to_product.name}"
 
     @admin.display(description="reason")
     def reason(self, obj):
-        return reason_label(obj.reason_code)
+        return change_reason(obj)
 
     @admin.display(description="comment")
     def short_comment(self, obj):
-        return obj.comment if len(obj.comment) <= 60 else obj.comment[:59] + "…"
+        if len(obj.comment) <= COMMENT_CHARS:
+            return obj.comment
+        return obj.comment[: COMMENT_CHARS - 1] + "…"
 
     @admin.display(description="OPF response")
     def opf_response(self, obj):

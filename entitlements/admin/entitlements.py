@@ -2,22 +2,30 @@
 
 from django.contrib import admin
 from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
 
 from .. import messages, rules, selectors
 from ..models import ChangeAttempt, Entitlement
+from ..outcomes import Outcome
 from ..services.opf_reads import reads_configured
 from ..services.review import mark_entitlement_reviewed
 from .filters import AwaitingConfirmationFilter, ProviderFilter
+from .links import account_url
 from .mixins import LargeTableAdminMixin, NamedAdminMixin, ReadOnlyAdminMixin, may_reconcile
 from .search import entitlements_matching, search_term
 from .views import (
+    AccountView,
     ChangeProductView,
+    EntitlementStatusView,
+    FindView,
     MarkReviewedView,
     RefreshAccountView,
     RefreshView,
     with_reason_labels,
 )
 
+MY_WAITING_ROWS = 20  # on the admin index
 HISTORY_ROWS = 50  # on the entitlement page; supervisors follow a link to the audit log for more
 
 
@@ -29,8 +37,8 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
     list_title = "Find an entitlement"
     list_select_related = ("product", "pending_product")
     list_display = (
-        "opf_id", "account_id", "provider_id", "current_product", "status", "pending_change",
-        "needs_review",
+        "opf_id", "account_link", "provider", "current_product", "status", "pending_change",
+        "review_flag",
     )  # fmt: skip
     list_filter = (ProviderFilter, "product", "status", AwaitingConfirmationFilter)
     # Matched by get_search_results: exact or prefix, index-served.
@@ -44,7 +52,7 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
         "status",
         "pending_product",
         "pending_since",
-        "needs_review",
+        "review_flag",
         "confirmed_by_opf_at",
         "version",
         "created_at",
@@ -77,6 +85,14 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
             return ("pending_since", "id")
         return super().get_ordering(request)
 
+    @admin.display(description="account id")
+    def account_link(self, obj):
+        return format_html('<a href="{}">{}</a>', account_url(obj.account_id), obj.account_id)
+
+    @admin.display(description="provider")
+    def provider(self, obj):
+        return obj.product.provider_label
+
     @admin.display(description="current product")
     def current_product(self, obj):
         return obj.product.name
@@ -85,16 +101,30 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
     def pending_change(self, obj):
         if obj.pending_product is None:
             return ""
-        return f"to {obj.pending_product.name}, waiting since {obj.pending_since:%Y-%m-%d %H:%M}"
+        since = formats.date_format(timezone.localtime(obj.pending_since), "DATETIME_FORMAT")
+        return f"to {obj.pending_product.name}, waiting since {since}"
+
+    @admin.display(description="needs review")
+    def review_flag(self, obj):
+        # A warning where it is true, nothing on the healthy rows (not a red cross on each).
+        if not obj.needs_review:
+            return ""
+        return format_html('<span class="care-badge badge-warning">{}</span>',
+                           messages.NEEDS_REVIEW_BADGE)  # fmt: skip
 
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
         view = self.admin_site.admin_view
         mark_reviewed = MarkReviewedView.as_view(model_admin=self, mark=mark_entitlement_reviewed)
         return [
+            path("find/", view(FindView.as_view(model_admin=self)), name=f"{app}_{model}_find"),
+            path("account/<path:account_id>/", view(AccountView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_account"),
             path("<path:object_id>/change-product/",
                  view(ChangeProductView.as_view(model_admin=self)),
                  name=f"{app}_{model}_change_product"),
+            path("<path:object_id>/status/", view(EntitlementStatusView.as_view(model_admin=self)),
+                 name=f"{app}_{model}_status"),
             path("<path:object_id>/refresh/", view(RefreshView.as_view(model_admin=self)),
                  name=f"{app}_{model}_refresh"),
             path("<path:object_id>/mark-reviewed/", view(mark_reviewed),
@@ -104,6 +134,11 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
                  name=f"{app}_{model}_refresh_account"),
             *super().get_urls(),
         ]  # fmt: skip
+
+    @property
+    def find_url(self) -> str:
+        """The list's search goes straight to the entitlement or account when one matches."""
+        return reverse("admin:entitlements_entitlement_find")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = {"title": "Entitlement", **(extra_context or {})}
@@ -126,17 +161,22 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
                 + f"?entitlement__id__exact={entitlement.pk}"
             )
         current = selectors.open_change(entitlement)
+        refusal = rules.change_refusal(entitlement, current)
         overdue = current is not None and selectors.is_overdue(current)
         return {
             "open_change": current,
+            # An open change explains itself (its box says what it waits for): no red refusal.
+            "change_refusal": None if current else refusal,
+            "open_change_note": self.open_change_note(entitlement, current),
             "overdue_message": messages.OVERDUE_FOR_AGENT.format(
                 since=f"{current.created_at:%Y-%m-%d %H:%M} UTC"
             )
             if overdue
             else "",
+            "account_url": account_url(entitlement.account_id),
             "may_refresh": self.has_refresh_permission(request, entitlement),
             "refresh_url": reverse("admin:entitlements_entitlement_refresh", args=[entitlement.pk]),
-            "change_refusal": rules.change_refusal(entitlement, current),
+            "status_url": reverse("admin:entitlements_entitlement_status", args=[entitlement.pk]),
             "may_change_product": self.has_change_product_permission(request, entitlement),
             "change_product_url": reverse(
                 "admin:entitlements_entitlement_change_product", args=[entitlement.pk]
@@ -145,3 +185,24 @@ class EntitlementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, NamedAdminMixin
             "history_has_more": len(history) > HISTORY_ROWS,
             "audit_url": audit_url,
         }
+
+    def index_context(self, request) -> dict:
+        """The admin index's search box, and the agent's own changes still waiting."""
+        if not self.has_view_permission(request):
+            return {}
+        waiting = selectors.waiting_changes_of(request.user.get_username())
+        return {
+            "find_url": reverse("admin:entitlements_entitlement_find"),
+            "my_waiting": list(waiting[:MY_WAITING_ROWS]),
+        }
+
+    @staticmethod
+    def open_change_note(entitlement: Entitlement, change: ChangeAttempt | None) -> str:
+        """What the open change waits for, in the place a refusal would be."""
+        if change is None:
+            return ""
+        if change.outcome == Outcome.AWAITING_CONFIRMATION:
+            return messages.WAITS_FOR_PROVIDER.format(provider=entitlement.product.provider_label)
+        if change.outcome == Outcome.OUTCOME_UNKNOWN:
+            return messages.UNKNOWN_OUTCOME
+        return messages.OUTCOME_MESSAGES[Outcome.IN_FLIGHT]

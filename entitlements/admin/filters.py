@@ -25,9 +25,14 @@ class ProviderFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         providers = (
-            Product.objects.order_by("provider_id").values_list("provider_id", flat=True).distinct()
+            Product.objects.order_by("provider_id")
+            .values_list("provider_id", "provider_name")
+            .distinct()
         )
-        return [(p, p) for p in providers]
+        names = {}
+        for provider_id, name in providers:  # the catalogue's display name, else the id
+            names[provider_id] = names.get(provider_id) or name or provider_id
+        return sorted(names.items(), key=lambda item: item[1].lower())
 
     def queryset(self, request, queryset):
         if self.value():

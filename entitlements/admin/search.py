@@ -40,8 +40,23 @@ def entitlements_matching(queryset: QuerySet, term: str) -> QuerySet:
     )
 
 
+def entitlement_pks_matching(queryset: QuerySet, term: str, *, limit: int) -> list[int]:
+    """Up to `limit` entitlements whose entitlement id is `term` or starts with it."""
+    vendor = connections[queryset.db].vendor
+    matching = queryset.filter(prefix_match("opf_id", term, vendor)).order_by("opf_id")
+    return list(matching.values_list("pk", flat=True)[:limit])
+
+
+def account_ids_matching(queryset: QuerySet, term: str, *, limit: int) -> list[str]:
+    """Up to `limit` distinct account ids that are `term` or start with it, in index order."""
+    vendor = connections[queryset.db].vendor
+    matching = queryset.filter(prefix_match("account_id", term, vendor)).order_by("account_id")
+    return list(matching.values_list("account_id", flat=True).distinct()[:limit])
+
+
 def audit_matching(queryset: QuerySet, term: str) -> QuerySet:
-    """Change attempts of an entitlement (by entitlement id or account id) or by correlation id.
+    """Change attempts of an entitlement (by entitlement id or account id), by correlation id
+    or by Ticket.
 
     The entitlement and account ids are matched on the entitlement table, whose pattern
     indexes serve prefixes on PostgreSQL, then joined through the (entitlement, time) index.
@@ -54,4 +69,6 @@ def audit_matching(queryset: QuerySet, term: str) -> QuerySet:
     attempts = ChangeAttempt.objects.using(db).order_by()
     by_entitlement = attempts.filter(entitlement__in=entitlement_ids.values("pk")).values("pk")
     by_correlation_id = attempts.filter(prefix_match("correlation_id", term, vendor)).values("pk")
-    return queryset.filter(pk__in=by_entitlement.union(by_correlation_id, all=True))
+    by_ticket = attempts.filter(prefix_match("ticket", term, vendor)).values("pk")
+    ids = by_entitlement.union(by_correlation_id, by_ticket, all=True)
+    return queryset.filter(pk__in=ids)

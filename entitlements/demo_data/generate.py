@@ -38,6 +38,11 @@ CATALOGUE = [
     ("Spotify_EU", "PREMIUM_FAMILY", "Spotify Premium Family", 3, True),
 ]
 
+# What care staff call each provider (the catalogue's optional providerName).
+PROVIDER_NAMES = {
+    "Netflix_EU_B": "Netflix", "DisneyPlus_EU": "Disney+", "Max_EU": "Max", "Spotify_EU": "Spotify",
+}  # fmt: skip
+
 # The memorable ones, documented in README.md: (entitlementId, accountId, productId, status).
 MEMORABLE = [
     # The upgrade demo: Standard -> Premium, answered 200 by OPF. The account has several services.
@@ -79,6 +84,7 @@ def products() -> list[dict]:
             "productId": f"{provider}_{resource}",
             "name": name,
             "providerId": provider,
+            "providerName": PROVIDER_NAMES[provider],
             "providerResourceId": resource,
             "tier": tier,
             "active": active,

@@ -56,7 +56,9 @@ def _check_products(chunk: list[Parsed]) -> dict[int, RowProblems]:
     }
 
 
-_PRODUCT_UPDATE_FIELDS = ("provider_id", "provider_resource_id", "name", "tier", "active")
+_PRODUCT_UPDATE_FIELDS = (
+    "provider_id", "provider_name", "provider_resource_id", "name", "tier", "active",
+)  # fmt: skip
 
 
 def _write_products(chunk: list[ProductRow], report: ImportReport, dry_run: bool) -> None:

@@ -12,7 +12,8 @@ from entitlements.importing.report import RowProblems
 from entitlements.models import Entitlement, EntitlementStatus, Product
 from entitlements.opf.identifiers import identifier_problem, json_type, shown
 
-# Required fields; a product may also say `active` (true when absent).
+# Required fields; a product may also say `active` (true when absent) and `providerName` (the
+# provider's display name, e.g. "Netflix"; the provider id when absent).
 PRODUCT_FIELDS = ("productId", "name", "providerId", "providerResourceId", "tier")
 ENTITLEMENT_FIELDS = ("entitlementId", "accountId", "productId", "status")
 
@@ -27,6 +28,7 @@ class ProductRow:
     provider_resource_id: str
     tier: int
     active: bool
+    provider_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class _RowChecker:
             self.fail(name, problem)
             return ""
         return value
+
+    def optional_text(self, name: str, *, max_length: int) -> str:
+        """Free text that may be absent or empty (then "")."""
+        if self.raw.get(name) in (None, ""):
+            return ""
+        return self.text(name, max_length=max_length, identifier=False)
 
     def tier(self, name: str) -> int:
         value = self.raw.get(name)
@@ -120,6 +128,9 @@ def parse_product(raw: Any) -> tuple[ProductRow | None, RowProblems]:
         ),
         tier=check.tier("tier"),
         active=check.flag("active", default=True),
+        provider_name=check.optional_text(
+            "providerName", max_length=_max_length(Product, "provider_name")
+        ),
     )
     if not check.problems:
         # OPF's rule: the product id is made of the provider id and the provider's resource id.

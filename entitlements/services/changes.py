@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 FINISH_RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
-def _valid_reason(reason_code: str) -> bool:
-    return reason_code in {code for code, _label in settings.CHANGE_REASONS}
+def _given_refusal(reason_code: str, ticket: str) -> str | None:
+    """Why the reason or Ticket given cannot go with a change (a reason's direction is the
+    form's concern: it offers only the reasons that fit)."""
+    if reason_code not in {code for code, _label in settings.CHANGE_REASONS}:
+        return messages.REASON_REQUIRED
+    return rules.ticket_refusal(ticket)
 
 
 def _unknown_result(detail: str, correlation_id: str = "") -> ChangeProductResult:
@@ -58,6 +62,7 @@ def change_product(
     user,
     reason_code: str,
     comment: str = "",
+    ticket: str = "",
     expected_version: int | None = None,
     bulk_job=None,
 ) -> ChangeAttempt:
@@ -68,8 +73,9 @@ def change_product(
     it. `expected_version` is the entitlement version the agent's form was opened on; `bulk_job`
     the BulkJob this change is part of, named by its record.
     """
-    if not _valid_reason(reason_code):
-        raise ChangeRefused(messages.REASON_REQUIRED)
+    refusal = _given_refusal(reason_code, ticket)
+    if refusal:
+        raise ChangeRefused(refusal)
     try:
         validate_identifier(entitlement.opf_id)
         validate_identifier(new_product.opf_id)
@@ -82,6 +88,7 @@ def change_product(
         user=user,
         reason_code=reason_code,
         comment=comment,
+        ticket=ticket,
         expected_version=expected_version,
         bulk_job=bulk_job,
     )
@@ -165,6 +172,7 @@ def _record_intent(
     user,
     reason_code: str,
     comment: str,
+    ticket: str,
     expected_version: int | None,
     bulk_job=None,
 ) -> ChangeAttempt:
@@ -191,6 +199,7 @@ def _record_intent(
                 user=user,
                 reason_code=reason_code,
                 comment=comment,
+                ticket=ticket,
                 bulk_job=bulk_job,
             )
     except IntegrityError as exc:

@@ -27,3 +27,12 @@ def open_change_heading(change) -> str:
     return messages.OPEN_CHANGE_HEADINGS.get(
         outcome, messages.OPEN_CHANGE_HEADINGS[Outcome.IN_FLIGHT]
     )
+
+
+@register.filter
+def outcome_words(value: str) -> str:
+    """An outcome code in words ("awaiting confirmation"), as the badges show it."""
+    try:
+        return Outcome(value).label
+    except ValueError:
+        return value

@@ -33,9 +33,12 @@ def change_product_url(opf_id: str) -> str:
 
 def change_form_data(opf_id: str, product_opf_id: str, **overrides) -> dict:
     entitlement = Entitlement.objects.get(opf_id=opf_id)
+    product = Product.objects.get(opf_id=product_opf_id)
+    # The customer's own reason that fits the direction (a downgrade is never "to upgrade").
+    upgrade = product.tier > entitlement.product.tier
     data = {
-        "new_product": str(Product.objects.get(opf_id=product_opf_id).pk),
-        "reason": "customer_upgrade",
+        "new_product": str(product.pk),
+        "reason": "customer_upgrade" if upgrade else "customer_downgrade",
         "comment": "",
         "version": str(entitlement.version),
         "step": "review",

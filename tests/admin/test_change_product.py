@@ -71,7 +71,7 @@ def test_the_confirmation_shows_old_and_new_tier_and_warns_nothing_is_sent_yet(
 ):
     response = review(agent_client, "ENT-NFX-1", "Netflix_EU_B_BUNDLE_PREMIUM", comment="by phone")
     page = response.content.decode()
-    assert "<strong>Netflix Standard</strong> -&gt; <strong>Netflix Premium</strong>" in page
+    assert "<strong>Netflix Standard</strong> → <strong>Netflix Premium</strong>" in page
     assert "(upgrade)" in page
     assert "The provider may need to confirm this change" in page
     assert 'value="Confirm change"' in page
@@ -142,7 +142,9 @@ def test_o15_a_change_awaiting_confirmation_blocks_another(agent_client, world, 
     change(agent_client, "ENT-DSN-1", "DisneyPlus_EU_PREMIUM")
     page = agent_client.get(entitlement_url("ENT-DSN-1")).content.decode()
     assert 'id="change-product"' not in page
-    assert "already awaiting provider confirmation" in page
+    # No red refusal beside the agent's own accepted change: what it waits for instead.
+    assert 'id="change-refusal"' not in page
+    assert "Waiting for DisneyPlus_EU to confirm or decline" in page
     response = review(agent_client, "ENT-DSN-1", "DisneyPlus_EU_BASIC")
     assert response.status_code == 302
     assert len(posts(sandbox)) == 1

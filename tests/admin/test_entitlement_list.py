@@ -142,7 +142,7 @@ def test_the_history_is_newest_first_with_reason_and_outcome(agent_client, world
     assert "another entitlement" not in history
     assert "Retention offer" in history and "not sent" in history
     assert "rejected" in history and "Offer closed" in history
-    assert "Netflix Standard -&gt; Netflix Premium" in history
+    assert "Netflix Standard → Netflix Premium" in history
     assert "in the audit log" not in history  # agents have no audit log
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.views import View
 
+from ... import messages
 from ...forms import reason_label
 
 
@@ -43,10 +44,17 @@ def change_url(model_admin, pk) -> str:
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(pk)])
 
 
+def change_reason(attempt) -> str:
+    """The words of a change's reason; a customer's own change says so, not its code."""
+    if attempt.made_at_provider:
+        return messages.MADE_AT_PROVIDER
+    return reason_label(attempt.reason_code)
+
+
 def with_reason_labels(attempts: list) -> list:
-    """Change attempts with the words of their reason code, for the history tables."""
+    """Change attempts with the words of their reason, for the history tables."""
     for attempt in attempts:
-        attempt.reason_label = reason_label(attempt.reason_code)
+        attempt.reason_label = change_reason(attempt)
     return attempts
 
 

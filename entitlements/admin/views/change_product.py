@@ -122,6 +122,7 @@ class ChangeProductView(AdminFlowView):
                 user=request.user,
                 reason_code=form.cleaned_data["reason"],
                 comment=form.cleaned_data["comment"],
+                ticket=form.cleaned_data["ticket"],
                 expected_version=form.cleaned_data["version"],
             )
         except ChangeRefused as refused:
@@ -170,8 +171,22 @@ class ChangeProductView(AdminFlowView):
             direction=form.direction,
             reason=reason_label(form.cleaned_data["reason"]),
             comment=form.cleaned_data["comment"],
+            ticket=form.cleaned_data["ticket"],
+            provider_warning=self.provider_warning(),
             submission_id=issue_submission(self.request, self.entitlement),
         )  # fmt: skip
+
+    def provider_warning(self) -> tuple[str, str]:
+        """What will happen after Confirm, by what OPF answered this provider's last change:
+        (css class, sentence). A provider never changed through the portal yet "may" confirm."""
+        product = self.entitlement.product
+        values = {"provider": product.provider_label, "product": product.name}
+        confirms_later = selectors.provider_confirms_later(self.entitlement.provider_id)
+        if confirms_later is None:
+            return "care-warning", messages.PROVIDER_MAY_CONFIRM.format(**values)
+        if confirms_later:
+            return "care-warning", messages.PROVIDER_CONFIRMS.format(**values)
+        return "care-note", messages.PROVIDER_APPLIES_AT_ONCE.format(**values)
 
     def render_step(self, template: str, title: str, form, **context):
         return self.render(

@@ -16,7 +16,7 @@ from .base import AdminFlowView
 # The plain export: the columns a change record's seal covers, less the raw ones (its id, OPF's
 # response body, the HTTP attempts) that only the export with seals carries.
 _SEALED_ONLY = ("record id", "OPF response", "HTTP attempts")
-EXPORT_COLUMNS = tuple(column for column in CHANGE_FACT if column[0] not in _SEALED_ONLY)
+EXPORT_COLUMNS = tuple(fact for fact in CHANGE_FACT if fact[0] not in _SEALED_ONLY)
 EXPORT_CHUNK_ROWS = 2000
 
 

@@ -1,0 +1,1 @@
+from careportal.formats.en.formats import *  # noqa: F403  (LANGUAGE_CODE en-gb)
