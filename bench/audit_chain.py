@@ -18,7 +18,6 @@ PostgreSQL of DATABASE_URL, default postgres://postgres@127.0.0.1:5432/careporta
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -101,9 +100,10 @@ def seed_chain(seals: int) -> float:
     from django.db.models import Max
     from django.utils import timezone
 
-    from entitlements.audit_chain import GENESIS, content_of, link_hash
-    from entitlements.audit_verify import _rendered_rows
+    from entitlements.audit_chain import GENESIS, cell, link_hash
+    from entitlements.audit_rows import rendered_rows
     from entitlements.models import ChainHead, ChangeAttempt, Entitlement, Product
+
     started = time.perf_counter()
     _load_world([{"entitlementId": "SEED-1", "accountId": "ACC-S1",
                   "productId": "Netflix_EU_B_BUNDLE_STANDARD", "status": "ACTIVE"}])  # fmt: skip
@@ -118,7 +118,8 @@ def seed_chain(seals: int) -> float:
         (f"bench-{n:08d}", now, now, "portal", "agent", "", "Agent Smith", entitlement.pk,
          entitlement.opf_id, entitlement.account_id, "Netflix_EU_B", entitlement.product_id, to.pk,
          "customer_upgrade", f"bench record {n}", "completed", 200,
-         '{"productId": "Netflix_EU_B_BUNDLE_PREMIUM"}', "", "", '[{"http_status": 200}]', 21)
+         '{"productId": "Netflix_EU_B_BUNDLE_PREMIUM"}', "", "", '[{"http_status": 200}]', 21,
+         b"", "", "", "", "")
         for n in range(seals // 2)
     ]  # fmt: skip
     with connection.cursor() as cursor:
@@ -127,15 +128,16 @@ def seed_chain(seals: int) -> float:
             " origin, actor_username, actor_subject, actor_name, entitlement_id,"
             " entitlement_opf_id, account_id, provider_id, from_product_id, to_product_id,"
             " reason_code, comment, outcome, http_status, response_body, opf_message, detail,"
-            " http_attempts, duration_ms) VALUES (" + ", ".join(["%s"] * 22) + ")",
+            " http_attempts, duration_ms, response_bytes, settlement, settled_by,"
+            " settlement_opf_state, settlement_note) VALUES (" + ", ".join(["%s"] * 27) + ")",
             records,
         )
-    rows, before = [], prev
-    for pk, fact_json in _rendered_rows("entitlements_changeattempt", _columns(), first_pk):
+    rows, before, sealed_at = [], prev, cell(now)
+    for pk, fact_json in rendered_rows("entitlements_changeattempt", _columns(), first_pk):
         for kind in ("change.created", "change.finished"):
             sequence += 1
-            content = content_of(kind=kind, subject=f"entitlements_changeattempt:{pk}",
-                                 sealed_at=now, fact=json.loads(fact_json))  # fmt: skip
+            # content_of()'s four lines; fact_json is already the fact's canonical JSON.
+            content = f"{kind}\nentitlements_changeattempt:{pk}\n{sealed_at}\n{fact_json}"
             digest = link_hash(prev, content)
             rows.append((sequence, kind, "entitlements_changeattempt", pk, now, content, prev,
                          digest))  # fmt: skip

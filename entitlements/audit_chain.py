@@ -12,6 +12,7 @@ SHA-256(prev_hash + content) in hex; the first seal's prev_hash is GENESIS.
 Sealing is serialised by the one-row ChainHead: on PostgreSQL a single statement moves the head
 (taking its row lock until commit) and inserts the seal, the hash computed in the database from
 the head it locked; on SQLite IMMEDIATE transactions already let one writer in at a time.
+`write_sealed()` writes a fact and its seal as one statement of its own (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -170,40 +171,58 @@ class Link:
     hash: str
 
 
-# One round trip: the upsert of the head takes its row lock (a concurrent sealer waits here,
-# then sees the head it left) and the seal is inserted from the head's new values.
-_SEAL_POSTGRESQL = """
-WITH head AS (
+# The seal as two CTEs of one statement: the upsert of the head takes its row lock (a
+# concurrent sealer waits here, then sees the head it left) and the seal is inserted from the
+# head's new values, the hash computed in the database from the head it locked. {when} is the
+# SQL condition under which the seal is written (TRUE when sealing alone).
+_SEAL_CTES = """
+head AS (
     INSERT INTO entitlements_chainhead AS h (id, sequence, prev_hash, hash)
-    VALUES (1, 1, %(genesis)s,
-            encode(sha256(convert_to(%(genesis)s || %(content)s, 'UTF8')), 'hex'))
+    SELECT 1, 1, %s, encode(sha256(convert_to(%s || %s, 'UTF8')), 'hex') WHERE {when}
     ON CONFLICT (id) DO UPDATE SET
         sequence = h.sequence + 1,
         prev_hash = h.hash,
-        hash = encode(sha256(convert_to(h.hash || %(content)s, 'UTF8')), 'hex')
+        hash = encode(sha256(convert_to(h.hash || %s, 'UTF8')), 'hex')
     RETURNING sequence, prev_hash, hash
-)
-INSERT INTO entitlements_seal
-    (sequence, kind, subject_table, subject_pk, sealed_at, content, prev_hash, hash)
-SELECT sequence, %(kind)s, %(table)s, %(pk)s, %(sealed_at)s, %(content)s, prev_hash, hash
-FROM head
-RETURNING sequence, hash
-"""
+), sealed AS (
+    INSERT INTO entitlements_seal
+        (sequence, kind, subject_table, subject_pk, sealed_at, content, prev_hash, hash)
+    SELECT sequence, %s, %s, %s, %s, %s, prev_hash, hash FROM head
+    RETURNING sequence, hash
+)"""
+
+
+def _sealed_content(kind: str, subject: tuple[str, int], fact: dict) -> tuple[datetime, str]:
+    table, pk = subject
+    sealed_at = timezone.now()
+    return sealed_at, content_of(kind=kind, subject=f"{table}:{pk}", sealed_at=sealed_at, fact=fact)
+
+
+def _seal_ctes(kind: str, subject: tuple[str, int], fact: dict, when: str) -> tuple[str, list]:
+    sealed_at, content = _sealed_content(kind, subject, fact)
+    table, pk = subject
+    params = [GENESIS, GENESIS, content, content, kind, table, pk, sealed_at, content]
+    return _SEAL_CTES.replace("{when}", when), params
 
 
 _pending = threading.local()
 
 
 @contextmanager
-def sealed_transaction():
+def sealed_transaction(*, savepoint: bool = True):
     """transaction.atomic() whose facts, sealed with seal() inside it, are written at its end.
 
     The seals go in as the transaction's last statements, in the order seal() was called: the
     chain head's lock is then held only from there to the commit, and a transaction holding it
     never waits for another row lock (no deadlock with a writer holding that row and waiting
-    for the head). Nested blocks seal with the outermost one.
+    for the head). Nested blocks seal with the outermost one; `savepoint=False` nests without a
+    savepoint (two round trips fewer; an error in it then rolls the outer transaction back).
     """
     facts = getattr(_pending, "facts", None)
+    if facts is not None and not savepoint:
+        with transaction.atomic(savepoint=False):
+            yield
+        return
     if facts is not None:
         # Nested: a savepoint; its facts are dropped with it if it rolls back.
         kept = len(facts)
@@ -240,15 +259,53 @@ def seal(*, kind: str, subject: models.Model) -> None:
 
 
 def _write_seal(kind: str, subject: tuple[str, int], fact: dict[str, str]) -> Link:
-    table, pk = subject
-    sealed_at = timezone.now()
-    content = content_of(kind=kind, subject=f"{table}:{pk}", sealed_at=sealed_at, fact=fact)
-    params = {"kind": kind, "table": table, "pk": pk, "sealed_at": sealed_at, "content": content}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_SEAL_POSTGRESQL, {**params, "genesis": GENESIS})
+            ctes, params = _seal_ctes(kind, subject, fact, "TRUE")  # one round trip
+            cursor.execute(f"WITH {ctes} SELECT sequence, hash FROM sealed", params)
             return Link(*cursor.fetchone())
-        return _seal_in_python(cursor, params)
+        sealed_at, content = _sealed_content(kind, subject, fact)
+        table, pk = subject
+        params = {"kind": kind, "table": table, "pk": pk, "sealed_at": sealed_at}
+        return _seal_in_python(cursor, {**params, "content": content})
+
+
+def write_sealed(steps: list[tuple[str, str, list]], *, kind: str, subject: models.Model) -> bool:
+    """PostgreSQL, outside any transaction: the data-modifying `steps` and the seal of
+    `subject` as one statement: one round trip, its own transaction (no BEGIN, no COMMIT).
+
+    Each step is (name, sql, params), an UPDATE or INSERT ... RETURNING; the first is the
+    fact's own conditional write and decides: each later step has a `{when}` where the
+    condition goes that runs it only if the first changed a row, and only once the step before
+    it has finished (its rows are counted first). The seal comes last on the same condition, so
+    the locks are taken in the steps' order and the chain head's last, as in a
+    sealed_transaction(). The fact is `subject` as in memory (as seal() reads it): it must hold
+    what the first step writes. Returns whether the first step changed a row.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        raise RuntimeError("write_sealed() is a statement of its own on PostgreSQL.")
+    first = previous = steps[0][0]
+    ctes, params = [], []
+    for name, sql, step_params in steps:
+        ctes.append(f"{name} AS ({sql.replace('{when}', _after(first, previous))})")
+        params += step_params
+        previous = name
+    if getattr(settings, "AUDIT_SEALING", True):  # off only in bench/audit_chain.py
+        subject_key = (subject._meta.db_table, subject.pk)
+        seal_sql, seal_params = _seal_ctes(
+            kind, subject_key, fact_of(subject), _after(first, previous)
+        )
+        ctes.append(seal_sql)
+        params += seal_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM {first})", params)
+        return cursor.fetchone()[0] > 0
+
+
+def _after(first: str, previous: str) -> str:
+    # count(*) reads every row of a CTE: PostgreSQL runs it to its end before going on.
+    ran = f"(SELECT count(*) FROM {first}) > 0"
+    return ran if previous == first else f"{ran} AND (SELECT count(*) FROM {previous}) >= 0"
 
 
 def _seal_in_python(cursor, params: dict) -> Link:

@@ -14,22 +14,20 @@ The first problem found is reported as a Break naming the seal and what is wrong
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from json.encoder import encode_basestring as encode_json_text
-from operator import add
 
-from django.apps import apps
 from django.db import connection
 from django.db.models import Min
 
-from .audit_chain import FACT_COLUMNS, FORMULA_START, GENESIS, Link, cell, link_hash
+from .audit_chain import FACT_COLUMNS, GENESIS, Link, link_hash
+from .audit_rows import model_of, pages, rendered_rows
 from .models import ChainHead, Seal
 
-CHUNK = 5000
 _AFTER_ALL = 2**62  # a sequence past every seal: starts a keyset scan at a pk
 
 
@@ -95,20 +93,6 @@ def _first_sequence(since: datetime | None) -> int | None:
     return seals.aggregate(first=Min("sequence"))["first"]
 
 
-def _pages(sql: str, params, key) -> Iterator[tuple]:
-    """Rows of `sql` chunk after chunk: `params(last)` binds the last key seen (None first),
-    `key(row)` is a row's key in the query's order."""
-    last = None
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(sql, [*params(last), CHUNK])
-            rows = cursor.fetchall()
-            yield from rows
-            if len(rows) < CHUNK:
-                return
-            last = key(rows[-1])
-
-
 def _walk_chain(report: Report, start: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT prev_hash FROM entitlements_seal WHERE sequence = %s", [start])
@@ -116,30 +100,41 @@ def _walk_chain(report: Report, start: int) -> None:
         prev_hash = cursor.fetchone()[0] if start > 1 else GENESIS
     prev_seq, before_prev = start - 1, None
     report.first = start
-    rows = _pages(
+    rows = pages(
         "SELECT sequence, kind, subject_table, subject_pk, content, prev_hash, hash"
         " FROM entitlements_seal WHERE sequence > %s ORDER BY sequence LIMIT %s",
         lambda last: [start - 1 if last is None else last],
         lambda row: row[0],
     )
+    seals, sha256 = 0, hashlib.sha256  # the hot loop: every seal, hashed once
     for sequence, kind, table, pk, content, link, digest in rows:
-        problem = None
-        if sequence != prev_seq + 1:
-            missing = f"seals {prev_seq + 1}..{sequence - 1} are missing"
-            problem = Break(prev_seq + 1, "deleted", missing)
-        elif not content.startswith(f"{kind}\n{table}:{pk}\n"):
-            problem = Break(sequence, "edited", "its kind or subject no longer match its content")
-        elif link_hash(link, content) != digest:
-            problem = Break(sequence, "edited", "its content no longer matches its hash")
-        elif link != prev_hash:
-            problem = _misplaced(sequence, link, before_prev)
-        if problem:
-            report.broken.append(problem)
+        if (
+            sequence != prev_seq + 1
+            or link != prev_hash
+            or sha256((link + content).encode()).hexdigest() != digest
+            or not content.startswith(f"{kind}\n{table}:{pk}\n")
+        ):
+            report.seals += seals
+            row = (sequence, kind, table, pk, content, link, digest)
+            report.broken.append(_broken_link(row, prev_seq, before_prev))
             return
-        report.seals += 1
+        seals += 1
         prev_seq, before_prev, prev_hash = sequence, prev_hash, digest
+    report.seals += seals
     report.head = Link(prev_seq, prev_hash)
     _check_head(report)
+
+
+def _broken_link(row: tuple, prev_seq: int, before_prev: str | None) -> Break:
+    """What is wrong with a seal that failed the walk's checks, named in this order."""
+    sequence, kind, table, pk, content, link, digest = row
+    if sequence != prev_seq + 1:
+        return Break(prev_seq + 1, "deleted", f"seals {prev_seq + 1}..{sequence - 1} are missing")
+    if not content.startswith(f"{kind}\n{table}:{pk}\n"):
+        return Break(sequence, "edited", "its kind or subject no longer match its content")
+    if link_hash(link, content) != digest:
+        return Break(sequence, "edited", "its content no longer matches its hash")
+    return _misplaced(sequence, link, before_prev)
 
 
 def _misplaced(sequence: int, link: str, before_prev: str | None) -> Break:
@@ -208,7 +203,7 @@ def _check_anchor(report: Report, anchor: Link) -> None:
 
 def _latest_seals(table: str, from_pk: int) -> Iterator[tuple[int, int, str]]:
     """(pk, newest sequence, fact JSON) of each sealed row of `table` from `from_pk`, pk order."""
-    rows = _pages(
+    rows = pages(
         "SELECT subject_pk, sequence, content FROM entitlements_seal"
         # A row-value range, which both databases serve from the seal_subject index (an OR of
         # the two cases makes each chunk rescan the table's seals from the start).
@@ -217,36 +212,13 @@ def _latest_seals(table: str, from_pk: int) -> Iterator[tuple[int, int, str]]:
         lambda last: [table, *((from_pk - 1, _AFTER_ALL) if last is None else last)],
         lambda row: (row[0], row[1]),
     )
-    current = None
-    for pk, sequence, content in rows:
-        if current is not None and current[0] != pk:
-            yield current
-        current = (pk, sequence, content.split("\n", 3)[3])
-    if current is not None:
-        yield current
-
-
-def _rendered_rows(table: str, columns, from_pk: int) -> Iterator[tuple[int, str]]:
-    """(pk, fact JSON) of each row of `table` from `from_pk`, rendered as seal() renders it."""
-    model = next(m for m in apps.get_models() if m._meta.db_table == table)
-    # canonical_json(fact) of a flat object of text, built directly: keys in sorted order,
-    # each value through the same JSON string encoder (this loop is verify_audit's hot path).
-    ordered = sorted(columns)
-    keys = [encode_json_text(header) + ":" for header, _path in ordered]
-    paths = [path for _header, path in ordered]
-    last = from_pk - 1
-    while True:
-        rows = list(
-            model._base_manager.filter(pk__gt=last).order_by("pk").values_list("pk", *paths)[:CHUNK]
-        )
-        for pk, *values in rows:
-            # Plain text needs no cell() unless it starts like a formula.
-            texts = [v if type(v) is str and not v.startswith(FORMULA_START) else cell(v)
-                     for v in values]  # fmt: skip
-            yield pk, "{" + ",".join(map(add, keys, map(encode_json_text, texts))) + "}"
-        if len(rows) < CHUNK:
-            return
-        last = rows[-1][0]
+    newest = None  # a row's seals come oldest first: only the last one's fact is compared
+    for seal in rows:
+        if newest is not None and newest[0] != seal[0]:
+            yield newest[0], newest[1], newest[2].split("\n", 3)[3]
+        newest = seal
+    if newest is not None:
+        yield newest[0], newest[1], newest[2].split("\n", 3)[3]
 
 
 def _check_facts(report: Report, table: str, columns, start: int) -> None:
@@ -263,7 +235,7 @@ def _check_facts(report: Report, table: str, columns, start: int) -> None:
         # A full walk: rows from before the first sealed one predate the chain.
         report.predating += _count_before(table, from_pk)
     seals = _latest_seals(table, from_pk)
-    rows = _rendered_rows(table, columns, from_pk)
+    rows = rendered_rows(table, columns, from_pk)
     sealed, row = next(seals, None), next(rows, None)
     while sealed is not None or row is not None:
         if sealed is None or (row is not None and row[0] < sealed[0]):
@@ -289,8 +261,7 @@ def _check_facts(report: Report, table: str, columns, start: int) -> None:
 
 
 def _count_before(table: str, pk: int) -> int:
-    model = next(m for m in apps.get_models() if m._meta.db_table == table)
-    return model._base_manager.filter(pk__lt=pk).count()
+    return model_of(table)._base_manager.filter(pk__lt=pk).count()
 
 
 def _differences(sealed: str, current: str) -> str:

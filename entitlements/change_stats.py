@@ -74,8 +74,13 @@ def count_finish(change: ChangeAttempt, *, was: Outcome) -> None:
     """Count `change`, which has just left outcome `was` (IN_FLIGHT: it is counted for the first
     time, a change made at the provider too). Call it inside the transaction that finished it,
     with `change` holding the stored values."""
+    add_counts(finish_counts(change, was=was))
+
+
+def finish_counts(change: ChangeAttempt, *, was: Outcome) -> list[tuple[date, str, str, int]]:
+    """What count_finish adds: (day, measure, key, count) rows."""
     if change.origin == ChangeOrigin.REFRESH:
-        return  # the mirror brought in line with a read of OPF: no change anyone asked for
+        return []  # the mirror brought in line with a read of OPF: no change anyone asked for
     outcome = Outcome(change.outcome)
     deltas = []
     if change.origin == ChangeOrigin.PROVIDER:
@@ -97,31 +102,45 @@ def count_finish(change: ChangeAttempt, *, was: Outcome) -> None:
             ]
             if is_opf_error(change.http_status):
                 deltas.append((StatMeasure.OPF_ERROR, "", 1))
-    add_counts((timezone.localdate(change.created_at), m, k, n) for m, k, n in deltas)
+    day = timezone.localdate(change.created_at)
+    return [(day, m, k, n) for m, k, n in deltas]
 
 
 def add_counts(rows: Iterable[tuple[date, str, str, int]]) -> None:
     """Add each (day, measure, key, count) to its counter, creating it at need, in one statement."""
+    upsert = counts_upsert(rows)
+    if upsert:
+        with connection.cursor() as cursor:
+            cursor.execute(*upsert)
+
+
+def counts_upsert(rows: Iterable[tuple[date, str, str, int]], *, when: str = ""):
+    """The INSERT ... ON CONFLICT DO UPDATE adding `rows` as (sql, params), None when nothing
+    is to add. With `when` (PostgreSQL: a step of audit_chain.write_sealed), the rows are added
+    only where that SQL condition holds, and the statement returns them."""
     totals = Counter()
     for day, measure, key, n in rows:
         totals[day, str(measure), str(key)] += n
     # Sorted: concurrent writers lock the rows they share in the same order.
     rows = sorted((*counter, n) for counter, n in totals.items() if n)
     if not rows:
-        return
+        return None
     table = connection.ops.quote_name(DailyChangeStat._meta.db_table)
     day, measure, key, count = map(connection.ops.quote_name, ("day", "measure", "key", "count"))
     values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
     params = [
         value for d, m, k, n in rows for value in (connection.ops.adapt_datefield_value(d), m, k, n)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({day}, {measure}, {key}, {count}) VALUES {values} "
-            f"ON CONFLICT ({day}, {measure}, {key}) "
-            f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
-            params,
-        )
+    source = f"VALUES {values}"
+    if when:
+        source = f"SELECT v.d::date, v.m, v.k, v.n FROM ({source}) AS v (d, m, k, n) WHERE {when}"
+    returning = " RETURNING 1" if when else ""
+    sql = (
+        f"INSERT INTO {table} ({day}, {measure}, {key}, {count}) {source} "
+        f"ON CONFLICT ({day}, {measure}, {key}) "
+        f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}{returning}"
+    )
+    return sql, params
 
 
 # --- rebuilt from the audit (backfill, or after a change of TIME_ZONE) -----------------------

@@ -27,7 +27,7 @@ class ReviewMark(models.Model):
     """A supervisor marked something kept for review as reviewed: who and when.
 
     Append-only, written only by services/audit.py; on PostgreSQL the database refuses any
-    update or delete (migration 0007). One of `delivery` / `entitlement` is set.
+    update or delete (migration 0010). One of `delivery` / `entitlement` is set.
     """
 
     created_at = models.DateTimeField("when", auto_now_add=True, db_index=True)

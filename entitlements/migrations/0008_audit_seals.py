@@ -57,7 +57,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("entitlements", "0010_daily_change_stats"),
+        ("entitlements", "0007_daily_change_stats"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0007_refresh_and_settlement'),
+        ('entitlements', '0010_refresh_and_settlement'),
     ]
 
     operations = [

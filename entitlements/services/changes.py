@@ -23,7 +23,6 @@ from ..opf.client import validate_identifier
 from ..outcomes import Outcome
 from ..selectors import open_change
 from .audit import finish_change, log_fields, record_change
-from .mirror import update_mirror
 from .opf_client import get_opf_client
 
 log = logging.getLogger(__name__)
@@ -213,18 +212,17 @@ def _record_intent(
 def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> ChangeAttempt:
     """Store OPF's answer on the change and bring the mirror in line with it."""
     now = timezone.now()
-    with sealed_transaction():
-        # Lock order: the change, then its entitlement (the notification handler's order too).
-        recorded = finish_change(
-            change=change,
-            was=Outcome.IN_FLIGHT,
-            outcome=result.outcome,
-            detail=result.detail,
-            finished_at=now,
-            opf_answer=result,
-        )
-        if recorded:
-            _apply_to_mirror(change, result.outcome, now)
+    # One transaction (on PostgreSQL one statement); lock order: the change, then its
+    # entitlement (the notification handler's order too).
+    recorded = finish_change(
+        change=change,
+        was=Outcome.IN_FLIGHT,
+        outcome=result.outcome,
+        detail=result.detail,
+        finished_at=now,
+        opf_answer=result,
+        mirror=_mirror_fields(change, result.outcome, now),
+    )
     if not recorded:
         # A notification (or a reconcile) got there first; never move it backwards.
         change.refresh_from_db()
@@ -251,22 +249,21 @@ def record_outcome(*, change: ChangeAttempt, result: ChangeProductResult) -> Cha
     return change
 
 
-def _apply_to_mirror(change: ChangeAttempt, outcome: Outcome, now) -> None:
+def _mirror_fields(change: ChangeAttempt, outcome: Outcome, now) -> dict | None:
+    """What the outcome changes on the entitlement (services/mirror.py), None for nothing."""
     if outcome == Outcome.COMPLETED:
-        fields = {
+        return {
             "product_id": change.to_product_id,
             "pending_product": None,
             "pending_since": None,
             # The newest fact about the product: OPF made the change when it answered.
             "product_reported_at": now,
         }
-    elif outcome == Outcome.AWAITING_CONFIRMATION:
-        fields = {"pending_product_id": change.to_product_id, "pending_since": now}
-    elif outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):
-        fields = {"needs_review": True}
-    else:
-        return  # rejected or not sent: the mirror is as it was
-    update_mirror(entitlement_id=change.entitlement_id, now=now, **fields)
+    if outcome == Outcome.AWAITING_CONFIRMATION:
+        return {"pending_product_id": change.to_product_id, "pending_since": now}
+    if outcome in (Outcome.NOT_FOUND, Outcome.OUTCOME_UNKNOWN):
+        return {"needs_review": True}
+    return None  # rejected or not sent: the mirror is as it was
 
 
 def mark_unfinished_as_unknown(

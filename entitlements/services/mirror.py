@@ -14,9 +14,13 @@ from ..models import Entitlement
 
 def update_mirror(*, entitlement_id: int, now: datetime, **fields) -> None:
     """Set `fields` on the entitlement, bump its version and its updated_at in one statement."""
-    Entitlement.objects.filter(pk=entitlement_id).update(
-        **fields, version=F("version") + 1, updated_at=now
-    )
+    Entitlement.objects.filter(pk=entitlement_id).update(**mirror_values(now=now, **fields))
+
+
+def mirror_values(*, now: datetime, **fields) -> dict:
+    """The values update_mirror sets (services/audit.py writes them with a finish, on
+    PostgreSQL in the same statement)."""
+    return {**fields, "version": F("version") + 1, "updated_at": now}
 
 
 def flag_for_review(*, entitlement_id: int, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0006: entitlements changed before it hold their newest completed portal change as
+"""Migration 0009: entitlements changed before it hold their newest completed portal change as
 the product's newest fact, so a late provider-side notification older than it stays stale."""
 
 from datetime import UTC, datetime, timedelta
@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("entitlements", "0008_audit_seals")]
-AFTER = [("entitlements", "0006_integrity")]
+AFTER = [("entitlements", "0009_integrity")]
 
 
 def _migrate(targets):

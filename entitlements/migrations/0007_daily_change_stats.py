@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0009_bulk_jobs'),
+        ('entitlements', '0006_bulk_jobs'),
     ]
 
     operations = [

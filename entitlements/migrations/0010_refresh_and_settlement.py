@@ -84,7 +84,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0006_integrity'),
+        ('entitlements', '0009_integrity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
