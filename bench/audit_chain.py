@@ -117,7 +117,7 @@ def seed_chain(seals: int) -> float:
     records = [
         (f"bench-{n:08d}", now, now, "portal", "agent", "", "Agent Smith", entitlement.pk,
          entitlement.opf_id, entitlement.account_id, "Netflix_EU_B", entitlement.product_id, to.pk,
-         "customer_upgrade", f"bench record {n}", "completed", 200,
+         "customer_upgrade", "", f"bench record {n}", "completed", 200,
          '{"productId": "Netflix_EU_B_BUNDLE_PREMIUM"}', "", "", '[{"http_status": 200}]', 21,
          b"", "", "", "", "")
         for n in range(seals // 2)
@@ -127,9 +127,10 @@ def seed_chain(seals: int) -> float:
             "INSERT INTO entitlements_changeattempt (correlation_id, created_at, finished_at,"
             " origin, actor_username, actor_subject, actor_name, entitlement_id,"
             " entitlement_opf_id, account_id, provider_id, from_product_id, to_product_id,"
-            " reason_code, comment, outcome, http_status, response_body, opf_message, detail,"
+            " reason_code, ticket, comment, outcome, http_status, response_body, opf_message,"
+            " detail,"
             " http_attempts, duration_ms, response_bytes, settlement, settled_by,"
-            " settlement_opf_state, settlement_note) VALUES (" + ", ".join(["%s"] * 27) + ")",
+            " settlement_opf_state, settlement_note) VALUES (" + ", ".join(["%s"] * 28) + ")",
             records,
         )
     rows, before, sealed_at = [], prev, cell(now)
