@@ -297,9 +297,26 @@ def write_sealed(steps: list[tuple[str, str, list]], *, kind: str, subject: mode
         )
         ctes.append(seal_sql)
         params += seal_params
-    with connection.cursor() as cursor:
+    with server_bound_cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM {first})", params)
         return cursor.fetchone()[0] > 0
+
+
+def server_bound_cursor():
+    """PostgreSQL: a cursor that sends its parameters apart from the statement (Django's own
+    bind them into its text), so that PostgreSQL can keep the statement prepared: the change
+    flow's statements (write_sealed, the read before an intent) are long, few in shape and run
+    for every change, and parsing and planning them anew cost more than running them
+    (bench/README.md). Whether psycopg prepares them is the connection's `prepare_threshold`
+    (settings: DATABASE_PREPARED_STATEMENTS). Wrapped as Django wraps its cursors: its errors,
+    execute wrappers and (DEBUG) query log apply."""
+    import psycopg  # PostgreSQL only
+
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 def _after(first: str, previous: str) -> str:

@@ -210,8 +210,13 @@ class SsoBackend(OIDCAuthenticationBackend):
     # --- accounts -----------------------------------------------------------------------------
 
     def get_user(self, user_id):
-        # Django's check (an inactive account is signed out), not mozilla-django-oidc's.
-        return ModelBackend.get_user(self, user_id)
+        # Django's check (an inactive account is signed out), not mozilla-django-oidc's. The SSO
+        # identity comes with the user: a change record copies its subject (a query fewer).
+        try:
+            user = self.UserModel._default_manager.select_related("sso_identity").get(pk=user_id)
+        except self.UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def create_user(self, claims):
         subject = claims["sub"]

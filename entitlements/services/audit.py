@@ -16,7 +16,6 @@ import copy
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from ..audit_chain import seal, sealed_transaction, write_sealed
@@ -35,6 +34,7 @@ from ..opf import ChangeProductResult
 from ..outcomes import SETTLEABLE, Outcome
 from ..upkeep import ReviewMark
 from .mirror import mirror_values, update_mirror
+from .statements import execute, insert_select_sql, unmoved_sql, update_sql
 
 # The reason code of a refresh record: the mirror was brought in line with a read of OPF.
 REFRESH_REASON = "opf_refresh"
@@ -97,14 +97,12 @@ def record_change(
         if user is not None
         else {"actor_username": actor_username, "actor_name": actor_name}
     )
-    change = ChangeAttempt.objects.create(
-        correlation_id=new_correlation_id(),
-        origin=origin,
+    change = _new_change(
+        entitlement=entitlement,
+        to_product=to_product,
         user=user,
         **actor,
-        **ChangeAttempt.entitlement_snapshot(entitlement),
-        from_product=entitlement.product,
-        to_product=to_product,
+        origin=origin,
         reason_code=reason_code,
         comment=comment,
         ticket=ticket,
@@ -113,9 +111,62 @@ def record_change(
         finished_at=finished_at,
         bulk_job=bulk_job,
     )
+    change.save(force_insert=True)
     seal(kind="change.created", subject=change)
     if outcome != Outcome.IN_FLIGHT:
         count_finish(change, was=Outcome.IN_FLIGHT)  # the dashboard's figures, same transaction
+    return change
+
+
+def _new_change(*, entitlement: Entitlement, **fields) -> ChangeAttempt:
+    """The record in memory: the entitlement as it is now, its product the "from" product."""
+    return ChangeAttempt(
+        correlation_id=new_correlation_id(),
+        **ChangeAttempt.entitlement_snapshot(entitlement),
+        from_product=entitlement.product,
+        **fields,
+    )
+
+
+def record_change_if_unmoved(
+    *,
+    entitlement: Entitlement,
+    change_id: int,
+    to_product: Product,
+    user,
+    reason_code: str,
+    comment: str,
+    ticket: str,
+    bulk_job=None,
+) -> ChangeAttempt | None:
+    """PostgreSQL, outside any transaction: record_change() of a portal change in flight, the
+    record and its seal in one statement, if the entitlement row is still as `entitlement`
+    (read just before by statements.read_for_change(), with `change_id`) shows it.
+
+    The statement locks the row and checks it (version, product, status, account, provider)
+    before the INSERT, as the transaction path's SELECT ... FOR UPDATE does before its own:
+    three round trips fewer. None when the row moved since the read: nothing is written and the
+    caller takes the transaction path, which says why. A second open change of the entitlement
+    raises IntegrityError, as in record_change().
+    """
+    change = _new_change(
+        entitlement=entitlement,
+        to_product=to_product,
+        user=user,
+        **_actor(user),
+        reason_code=reason_code,
+        comment=comment,
+        ticket=ticket,
+        bulk_job=bulk_job,
+    )
+    change.pk = change_id
+    insert, params = insert_select_sql(change)
+    guard, guard_params = unmoved_sql(entitlement)
+    steps = [("created", f"{insert} WHERE EXISTS ({guard}) RETURNING 1", params + guard_params)]
+    if not write_sealed(steps, kind="change.created", subject=change):
+        return None
+    change._state.adding, change._state.db = False, connection.alias
+    change.take_stored_values({})  # stored as in memory: save() now sees it as loaded
     return change
 
 
@@ -148,7 +199,7 @@ def finish_change(
         finished = _finish_in_one_statement(change, was, fields, mirror)
     else:
         with sealed_transaction(savepoint=False):
-            finished = _still_open(change, was).update(**fields)
+            finished = execute(*update_sql(ChangeAttempt, fields, where=_still_open(change, was)))
             if finished:
                 change.take_stored_values(fields)
                 seal(kind="change.finished", subject=change)
@@ -183,9 +234,9 @@ def _finish_fields(outcome, detail, finished_at, opf_answer) -> dict:
     return fields
 
 
-def _still_open(change: ChangeAttempt, was: Outcome):
+def _still_open(change: ChangeAttempt, was: Outcome) -> dict:
     # A settled change is final, whatever its outcome.
-    return ChangeAttempt.objects.filter(pk=change.pk, outcome=was, settlement="")
+    return {"pk": change.pk, "outcome": was.value, "settlement": ""}
 
 
 def _finish_in_one_statement(change, was: Outcome, fields: dict, mirror: dict | None) -> bool:
@@ -193,27 +244,19 @@ def _finish_in_one_statement(change, was: Outcome, fields: dict, mirror: dict | 
     # entitlement, the seal): one round trip instead of six.
     staged = copy.copy(change)
     staged.take_stored_values(fields)  # the record as the statement leaves it
-    sql, params = _update_sql(_still_open(change, was), fields)
+    sql, params = update_sql(ChangeAttempt, fields, where=_still_open(change, was))
     steps = [("finished", f"{sql} RETURNING 1", params)]
     counts = counts_upsert(finish_counts(staged, was=was), when="{when}")
     if counts:
         steps.append(("counted", *counts))
     if mirror is not None:
         values = mirror_values(now=fields["finished_at"], **mirror)
-        sql, params = _update_sql(Entitlement.objects.filter(pk=change.entitlement_id), values)
+        sql, params = update_sql(Entitlement, values, where={"pk": change.entitlement_id})
         steps.append(("mirrored", f"{sql} AND {{when}} RETURNING 1", params))
     finished = write_sealed(steps, kind="change.finished", subject=staged)
     if finished:
         change.take_stored_values(fields)
     return finished
-
-
-def _update_sql(queryset, values: dict) -> tuple[str, list]:
-    """The UPDATE that queryset.update(**values) runs, as (sql, params)."""
-    query = queryset.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    sql, params = query.get_compiler(queryset.db).as_sql()
-    return sql, list(params)
 
 
 def log_fields(change: ChangeAttempt) -> dict[str, str]:

@@ -10,11 +10,14 @@ from datetime import datetime
 from django.db.models import F
 
 from ..models import Entitlement
+from .statements import execute, update_sql
 
 
 def update_mirror(*, entitlement_id: int, now: datetime, **fields) -> None:
     """Set `fields` on the entitlement, bump its version and its updated_at in one statement."""
-    Entitlement.objects.filter(pk=entitlement_id).update(**mirror_values(now=now, **fields))
+    execute(
+        *update_sql(Entitlement, mirror_values(now=now, **fields), where={"pk": entitlement_id})
+    )
 
 
 def mirror_values(*, now: datetime, **fields) -> dict:
