@@ -49,7 +49,7 @@ def nice_ceiling(value: float) -> float:
 
 
 def milliseconds(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:g} s"
+    return f"{ms:g} ms" if ms < 1000 else f"{ms / 1000:g} s"
 
 
 def _height(value: float, top: float) -> float:

@@ -2,8 +2,9 @@
 
 import math
 import random
+import re
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -131,3 +132,11 @@ def test_changes_finishing_at_the_same_moment_are_all_counted(sandbox, world, ag
     today = timezone.localdate()
     assert stored[today, "outcome", "completed"] == 2 and stored[today, "agent", "agent"] == 2
     assert stored[today, "opf_call", ""] == 3
+
+
+def test_the_latency_axis_names_each_tick_once_even_with_no_calls():
+    from entitlements.dashboard_charts import latency_chart
+
+    days = [(date(2026, 11, day), None, 0) for day in range(1, 15)]
+    ticks = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', latency_chart(days)["axes"])
+    assert ticks == ["0 ms", "0.5 ms", "1 ms"]
