@@ -10,7 +10,7 @@ written this way holds what the ORM path writes.
 
 import functools
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import F, Value
 from django.db.models.expressions import CombinedExpression
 
@@ -66,7 +66,8 @@ def insert_select_sql(instance: models.Model) -> tuple[str, list]:
     """PostgreSQL: INSERT INTO <table> (<every column>) SELECT <its values>, for a WHERE to
     follow; the values as save() would store them (pre_save, get_db_prep_save)."""
     sql, fields = _insert_select(type(instance))
-    return sql, [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    db = _database()
+    return sql, [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
 
 
 @functools.cache
@@ -100,7 +101,8 @@ def update_sql(model, values: dict, *, where: dict) -> tuple[str, list]:
 
     Takes what the change flow writes: plain values, model instances for foreign keys, and
     F(name) + n (the version bump); equality in `where` ("pk" or field names)."""
-    meta, quote = model._meta, connection.ops.quote_name
+    db = _database()
+    meta, quote = model._meta, db.ops.quote_name
     sets, params = [], []
     for name, value in values.items():
         field = meta.get_field(name)
@@ -116,14 +118,20 @@ def update_sql(model, values: dict, *, where: dict) -> tuple[str, list]:
         if isinstance(value, models.Model):
             value = value.prepare_database_save(field)
         sets.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+        params.append(field.get_db_prep_save(value, db))
     conditions = []
     for name, value in where.items():
         field = meta.pk if name == "pk" else meta.get_field(name)
         conditions.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+        params.append(field.get_db_prep_save(value, db))
     table = quote(meta.db_table)
     return f"UPDATE {table} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}", params
+
+
+def _database():
+    # The connection itself, not django.db.connection's proxy: a field's database preparation
+    # looks the connection up many times over, each through the proxy.
+    return transaction.get_connection()
 
 
 def execute(sql: str, params: list) -> int:
