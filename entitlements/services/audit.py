@@ -7,9 +7,10 @@ from notifications, supervisors' settlements, the reconcile command) calls `reco
 append-only: a finished one is never written again (the model refuses it, and on PostgreSQL a
 trigger does too). Each creation and each finish is sealed in the audit's hash chain
 (docs/audit.md): the callers' write transactions are `sealed_transaction()` blocks.
-Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction. The
-change flow's finish on PostgreSQL is one statement (update, counts, mirror, seal): each database
-round trip costs the change flow 0.4-0.7 ms there (bench/README.md).
+Both keep the supervisors' dashboard figures (change_stats.py) in the same transaction. On
+PostgreSQL the change flow's intent (`record_change_if_unmoved`: lock and check, insert, seal)
+and its finish (update, counts, mirror, seal) are one statement each, so a change is three
+round trips with its read (bench/README.md).
 """
 
 import copy

@@ -89,11 +89,12 @@ def _insert_select(model) -> tuple[str, tuple]:
 def unmoved_sql(entitlement: Entitlement) -> tuple[str, list]:
     """The entitlement's row, locked (PostgreSQL), if it is still as read: its version and
     what a change record copies of it."""
-    table = connection.ops.quote_name(Entitlement._meta.db_table)
-    pinned = ("id", "version", "product_id", "status", "account_id", "provider_id")
-    where = " AND ".join(f"{name} = %s" for name in pinned)
-    params = [getattr(entitlement, name) for name in pinned]
-    return f"SELECT 1 FROM {table} WHERE {where} FOR UPDATE", params
+    meta, quote = Entitlement._meta, connection.ops.quote_name
+    pinned = [meta.get_field(name) for name in ("id", "version", "product", "status", "account_id",
+                                                 "provider_id")]  # fmt: skip
+    where = " AND ".join(f"{quote(field.column)} = %s" for field in pinned)
+    params = [getattr(entitlement, field.attname) for field in pinned]
+    return f"SELECT 1 FROM {quote(meta.db_table)} WHERE {where} FOR UPDATE", params
 
 
 def update_sql(model, values: dict, *, where: dict) -> tuple[str, list]:
