@@ -97,9 +97,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # The change flow's one-statement writes (audit_chain.write_sealed) are prepared once per
-    # connection; Django's own queries never are. Off (false) behind a connection pooler in
-    # transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+    # The change flow's statements on audit_chain.server_bound_cursor (its read, intent and
+    # finish) are prepared once per connection; Django's own queries never are. Off (false)
+    # behind a pooler in transaction mode that drops prepared statements (PgBouncer < 1.21).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         0 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
     )

@@ -90,8 +90,8 @@ def unmoved_sql(entitlement: Entitlement) -> tuple[str, list]:
     """The entitlement's row, locked (PostgreSQL), if it is still as read: its version and
     what a change record copies of it."""
     meta, quote = Entitlement._meta, connection.ops.quote_name
-    pinned = [meta.get_field(name) for name in ("id", "version", "product", "status", "account_id",
-                                                 "provider_id")]  # fmt: skip
+    names = ("id", "version", "product", "status", "account_id", "provider_id")
+    pinned = [meta.get_field(name) for name in names]
     where = " AND ".join(f"{quote(field.column)} = %s" for field in pinned)
     params = [getattr(entitlement, field.attname) for field in pinned]
     return f"SELECT 1 FROM {quote(meta.db_table)} WHERE {where} FOR UPDATE", params
