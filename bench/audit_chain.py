@@ -38,7 +38,7 @@ def bench_changes(rounds: int, latency_ms: float) -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
-    from bench.change_product import sandbox_process
+    from bench.common import sandbox_process
     from entitlements.models import Entitlement, Product
     from entitlements.services import change_product
     from tests.fixtures.sandbox import CATALOGUE
@@ -53,7 +53,7 @@ def bench_changes(rounds: int, latency_ms: float) -> dict:
     agent = get_user_model().objects.create_user("bench-agent")
     premium = Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM")
     by_id = Entitlement.objects.in_bulk(field_name="opf_id")
-    with sandbox_process(CATALOGUE, entitlements, latency_ms) as sandbox:
+    with sandbox_process(entitlements, products=CATALOGUE, latency_ms=latency_ms) as sandbox:
         settings.OPF_BASE_URL, settings.OPF_TOKEN_URL = sandbox.url, sandbox.token_url
         bare = requests.Session()
         token = bare.post(sandbox.token_url, timeout=5, data={
@@ -213,14 +213,10 @@ def worker(rounds: int, latency_ms: float, seals: int) -> None:
     """One database, in this process: both measurements, printed."""
     with tempfile.TemporaryDirectory(prefix="careportal-bench-chain-") as tmp:
         from bench.change_product import setup_django
+        from bench.common import throwaway_database
 
         setup_django(Path(tmp))
-        from django.db import connection
-
-        if connection.vendor == "sqlite":  # not var/'s test database: the test suite's
-            connection.settings_dict["TEST"]["NAME"] = str(Path(tmp) / "bench-chain.sqlite3")
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
+        with throwaway_database(Path(tmp)) as connection:
             vendor = connection.vendor
             if seals:
                 figures = bench_verify(seals)
@@ -238,8 +234,6 @@ def worker(rounds: int, latency_ms: float, seals: int) -> None:
                       f"{med['sealed'] / med['unsealed']:.3f} (target <= 1.05), sealed/bare "
                       f"{med['sealed'] / med['bare']:.3f} (target <= 1.25), unsealed/bare "
                       f"{med['unsealed'] / med['bare']:.3f}; {rounds} rounds")  # fmt: skip
-        finally:
-            connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
 
 def main() -> None:

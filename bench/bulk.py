@@ -11,18 +11,18 @@ memory (VmHWM; target: the same at both sizes).
 """
 
 import argparse
-import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import sandbox_process  # noqa: E402
+
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 WORKERS, CONCURRENCY = 2, 4
 SOURCE, TARGET = "Netflix_EU_B_BUNDLE_BASIC", "Netflix_EU_B_BUNDLE_STANDARD"
@@ -127,35 +127,12 @@ def max_in_one_second(times: list[float]) -> int:
     return most
 
 
-@contextlib.contextmanager
-def sandbox_process(size: int, latency_ms: float):
-    """The sandbox in its own process (as in the demo), its data from files (too big to POST)."""
-    import requests
-
-    with tempfile.TemporaryDirectory(prefix="careportal-bench-bulk-") as tmp:
-        files = {"catalogue": CATALOGUE, "entitlements": rows(size)}
-        for name, data in files.items():
-            Path(tmp, f"{name}.json").write_text(json.dumps(data))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "entitlements.opf_sandbox", "--port", "0",
-             "--catalogue", f"{tmp}/catalogue.json", "--entitlements", f"{tmp}/entitlements.json"],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
-            requests.post(f"{url}/_sandbox/settings", json={"latency_ms": latency_ms},
-                          timeout=5).raise_for_status()  # fmt: skip
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
 def run(size: int, budget: int, latency_ms: float) -> dict:
     import requests
 
     database_url = fresh_database(f"careportal_bench_bulk_{size}")
-    with sandbox_process(size, latency_ms) as sandbox_url:
+    with sandbox_process(rows(size), products=CATALOGUE, latency_ms=latency_ms) as sandbox:
+        sandbox_url = sandbox.url
         env = worker_env(database_url, sandbox_url, budget)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
                        check=True)  # fmt: skip

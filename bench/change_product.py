@@ -11,10 +11,8 @@ database round trips of one change.
 """
 
 import argparse
-import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import sandbox_process, throwaway_database  # noqa: E402
 
 
 def setup_django(tmp: Path) -> None:
@@ -47,42 +47,6 @@ def setup_django(tmp: Path) -> None:
     django.setup()
 
 
-class SandboxProcess:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.token_url = f"{url}/keycloak/auth/realms/opf/protocol/openid-connect/token"
-
-    def change_product_url(self, entitlement_id: str) -> str:
-        return f"{self.url}/tpes/v1/operator/entitlements/{entitlement_id}/actions/changeProduct"
-
-
-@contextlib.contextmanager
-def sandbox_process(products, entitlements, latency_ms: float):
-    """The sandbox in its own process, as in the demo: it must not share our GIL."""
-    import requests
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "entitlements.opf_sandbox", "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
-        requests.post(
-            f"{url}/_sandbox/load",
-            json={"products": products, "entitlements": entitlements},
-            timeout=5,
-        ).raise_for_status()
-        requests.post(
-            f"{url}/_sandbox/settings", json={"latency_ms": latency_ms}, timeout=5
-        ).raise_for_status()
-        yield SandboxProcess(url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
@@ -91,16 +55,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="careportal-bench-") as tmp:
         setup_django(Path(tmp))
-        from django.db import connection
-
-        if connection.vendor == "sqlite":  # not var/'s test database: the test suite's
-            connection.settings_dict["TEST"]["NAME"] = str(Path(tmp) / "bench-test.sqlite3")
-        # A throwaway database (test_<name>), migrated, dropped at the end.
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
+        with throwaway_database(Path(tmp)):
             run(args.rounds, args.latency_ms)
-        finally:
-            connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
 
 def run(rounds: int, latency_ms: float) -> None:
@@ -127,7 +83,7 @@ def run(rounds: int, latency_ms: float) -> None:
     agent = get_user_model().objects.create_user("bench-agent")
     premium = Product.objects.get(opf_id="Netflix_EU_B_BUNDLE_PREMIUM")
 
-    with sandbox_process(CATALOGUE, entitlements, latency_ms) as sandbox:
+    with sandbox_process(entitlements, products=CATALOGUE, latency_ms=latency_ms) as sandbox:
         settings.OPF_BASE_URL = sandbox.url
         settings.OPF_TOKEN_URL = sandbox.token_url
 

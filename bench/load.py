@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.change_product import sandbox_process  # noqa: E402
+from bench.common import sandbox_process  # noqa: E402
 from bench.gunicorn_process import gunicorn  # noqa: E402
 from bench.load_agents import ENTITLEMENTS, Agent, Stats, percentile  # noqa: E402
 
@@ -356,7 +356,7 @@ def main() -> int:
     products, entitlements = world(args.entitlements)
     with (
         tempfile.TemporaryDirectory(prefix="careportal-load-") as tmp_name,
-        sandbox_process(products, entitlements, args.latency_ms) as sandbox,
+        sandbox_process(entitlements, products=products, latency_ms=args.latency_ms) as sandbox,
     ):
         tmp = Path(tmp_name)
         database_url = os.environ.get("DATABASE_URL", DEFAULT_DB)

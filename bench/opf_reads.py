@@ -10,12 +10,9 @@ parsing into typed records) against a bare keep-alive `requests.get` of the same
 """
 
 import argparse
-import contextlib
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -23,37 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-@contextlib.contextmanager
-def sandbox_process(entitlements_file: Path, latency_ms: float):
-    """The sandbox in its own process, as in the demo: it must not share our GIL."""
-    import requests
-
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "entitlements.opf_sandbox",
-            "--port",
-            "0",
-            "--catalogue",
-            str(ROOT / "entitlements/demo_data/catalogue.json"),
-            "--entitlements",
-            str(entitlements_file),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
-        requests.post(
-            f"{url}/_sandbox/settings", json={"latency_ms": latency_ms}, timeout=5
-        ).raise_for_status()
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+from bench.common import sandbox_process  # noqa: E402
 
 
 def main() -> None:
@@ -73,11 +40,8 @@ def main() -> None:
         }
         for i in range(args.entitlements)
     ]
-    with tempfile.TemporaryDirectory(prefix="careportal-bench-") as tmp:
-        data = Path(tmp) / "entitlements.json"
-        data.write_text(json.dumps(rows))
-        with sandbox_process(data, args.latency_ms) as url:
-            run(url, args)
+    with sandbox_process(rows, latency_ms=args.latency_ms) as sandbox:
+        run(sandbox.url, args)
 
 
 def run(url: str, args: argparse.Namespace) -> None:

@@ -34,9 +34,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
-from opf_reads import sandbox_process  # noqa: E402  (the sandbox in its own process)
+from bench.common import sandbox_process  # noqa: E402  (the sandbox in its own process)
 
 CATALOGUE = ROOT / "entitlements/demo_data/catalogue.json"
 TIERS = ("Netflix_EU_B_BUNDLE_BASIC", "Netflix_EU_B_BUNDLE_STANDARD", "Netflix_EU_B_BUNDLE_PREMIUM")
@@ -103,7 +103,8 @@ def run_size(size: int, args, tmp: Path) -> list[tuple[str, float, float]]:
             out.write(("," if i else "") + json.dumps(row))
         out.write("]")
     results = []
-    with sandbox_process(data, args.latency_ms) as url:
+    with sandbox_process(data, latency_ms=args.latency_ms) as sandbox:
+        url = sandbox.url
         env = {
             **os.environ,
             **PRODUCTION,  # DEBUG off: no query log growing with the run
