@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .audit_chain import CHANGE_FACT, cell
+from .audit_verify import head
 from .models import ChangeAttempt, Seal
 
 SEAL_COLUMNS = ("seal sequence", "seal kind", "sealed at (UTC)", "seal prev hash", "seal hash")
@@ -27,8 +28,8 @@ def sealed_rows(queryset, *, chunk: int) -> Iterator[list[str]]:
             yield from _with_seals(batch)
             batch = []
     yield from _with_seals(batch)
-    head = Seal.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    yield [HEAD_ROW, *(map(str, head) if head else ("", ""))]
+    newest = head()
+    yield [HEAD_ROW, *((str(newest.sequence), newest.hash) if newest else ("", ""))]
 
 
 def _with_seals(batch: list[tuple]) -> Iterator[list[str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,9 +19,9 @@ from . import dashboard_charts as charts
 from .change_stats import p95_ms
 from .dashboard_charts import join_marks
 from .forms import reason_label
-from .models import ChangeAttempt, DailyChangeStat, StatMeasure
+from .models import DailyChangeStat, StatMeasure
 from .outcomes import Outcome
-from .selectors import confirmation_cutoff
+from .selectors import open_counts
 
 DAYS = 30  # the charts
 WEEK = 7  # top reasons and busiest agents: today and the 6 days before
@@ -104,18 +104,6 @@ def daily_figures(today: date, days: int = DAYS) -> list[DayFigures]:
         else:
             figure.latency[key] = count
     return list(figures.values())
-
-
-def open_counts(now: datetime | None = None) -> dict[str, int]:
-    """Changes in flight, awaiting confirmation, overdue among those, of unknown outcome (one
-    query over the open changes only)."""
-    awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
-    return ChangeAttempt.objects.open().aggregate(  # a settled change is not open
-        in_flight=Count("id", filter=Q(outcome=Outcome.IN_FLIGHT)),
-        awaiting=Count("id", filter=awaiting),
-        overdue=Count("id", filter=awaiting & Q(created_at__lt=confirmation_cutoff(now))),
-        unknown=Count("id", filter=Q(outcome=Outcome.OUTCOME_UNKNOWN)),
-    )
 
 
 def busiest(measure: StatMeasure, today: date, limit: int = TOP) -> list[tuple[str, int]]:

@@ -164,17 +164,24 @@ def entitlements_for_review() -> QuerySet[Entitlement]:
 ATTENTION_COUNT_CAP = 1000  # "1000+" beyond: a count that stays cheap whatever happens
 
 
+def open_counts(now: datetime | None = None) -> dict[str, int]:
+    """Changes in flight, awaiting confirmation, overdue among those, of unknown outcome (one
+    query over the open changes only): the dashboard's, the metrics' and Needs attention's."""
+    awaiting = Q(outcome=Outcome.AWAITING_CONFIRMATION)
+    return ChangeAttempt.objects.open().aggregate(  # a settled change is not open
+        in_flight=Count("id", filter=Q(outcome=Outcome.IN_FLIGHT)),
+        awaiting=Count("id", filter=awaiting),
+        overdue=Count("id", filter=awaiting & Q(created_at__lt=confirmation_cutoff(now))),
+        unknown=Count("id", filter=Q(outcome=Outcome.OUTCOME_UNKNOWN)),
+    )
+
+
 def attention_count(now: datetime | None = None) -> int:
-    """How many things need a supervisor, the changes counted in one query over the open ones
-    (the partial index's few rows), the rest read over their indexes for at most
-    ATTENTION_COUNT_CAP ids each (no COUNT over a large table)."""
-    changes = ChangeAttempt.objects.open().aggregate(
-        n=Count(
-            "id",
-            filter=Q(outcome=Outcome.OUTCOME_UNKNOWN)
-            | Q(outcome=Outcome.AWAITING_CONFIRMATION, created_at__lt=confirmation_cutoff(now)),
-        )
-    )["n"]
+    """How many things need a supervisor: the overdue and unknown changes of open_counts(), the
+    rest read over their indexes for at most ATTENTION_COUNT_CAP ids each (no COUNT over a
+    large table)."""
+    counts = open_counts(now)
+    changes = counts["overdue"] + counts["unknown"]
     total = min(changes, ATTENTION_COUNT_CAP)
     for part in (notifications_for_review(), entitlements_for_review()):
         if total >= ATTENTION_COUNT_CAP:

@@ -13,7 +13,7 @@ from django.db import DatabaseError
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from entitlements.dashboard import open_counts
+from entitlements.selectors import open_counts
 
 log = logging.getLogger("careportal.metrics")
 

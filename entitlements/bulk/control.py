@@ -3,9 +3,9 @@ cancel, retry the ones not sent. Each checks the permission and is recorded with
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
+from ..audit_chain import sealed_transaction
 from ..outcomes import Outcome
 from .models import RUNNING_STATES, BulkJob, BulkJobItem, EventKind, ItemState, JobState
 from .planning import PERMISSION
@@ -27,7 +27,7 @@ def _check(user) -> None:
 def start(job: BulkJob, *, user) -> None:
     """Run the first batch (the job pauses after it for review)."""
     _check(user)
-    with transaction.atomic():
+    with sealed_transaction():  # the seals last: the chain head is locked only then
         if not transition(
             job,
             from_states=[JobState.PLANNED],
@@ -53,7 +53,7 @@ def pause(job: BulkJob, *, user) -> None:
 def resume(job: BulkJob, *, user) -> None:
     """Run the rest (after the first batch, or after a pause)."""
     _check(user)
-    with transaction.atomic():
+    with sealed_transaction():  # the seals last: the chain head is locked only then
         if not transition(
             job,
             from_states=[JobState.PAUSED],
@@ -69,7 +69,7 @@ def resume(job: BulkJob, *, user) -> None:
 def cancel(job: BulkJob, *, user) -> int:
     """Send nothing more: the items not yet sent are cancelled. Returns how many."""
     _check(user)
-    with transaction.atomic():
+    with sealed_transaction():  # the seals last: the chain head is locked only then
         if not transition(
             job,
             from_states=[JobState.PLANNED, JobState.PAUSED, *RUNNING_STATES],
@@ -89,7 +89,7 @@ def retry_not_sent(job: BulkJob, *, user) -> int:
     _check(user)
     if job.state in (JobState.PLANNED, JobState.CANCELLED):
         raise ControlRefused(f"This job is {job.state}; nothing is retried.")
-    with transaction.atomic():
+    with sealed_transaction():  # the seals last: the chain head is locked only then
         again = BulkJobItem.objects.filter(
             job=job, state=ItemState.DONE, outcome=Outcome.NOT_SENT
         ).update(state=ItemState.PENDING, claimed_by="", claimed_at=None, finished_at=None)

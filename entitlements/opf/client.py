@@ -170,8 +170,6 @@ class OpfClient:
 
 
 def _read_note(status: int) -> str:
-    if status == 200:
-        return "200 OK"
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:

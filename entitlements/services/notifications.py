@@ -240,14 +240,6 @@ def _settle_awaited_change(
     # In flight too: OPF's notification overtook its own 202 (record_outcome then ignores it).
     previous = Outcome(change.outcome)
     said = f"{decision.label.capitalize()} by the provider at {_when(notification)}."
-    finish_change(
-        change=change,
-        was=previous,  # locked by _lock_for_notification: it cannot have moved since
-        outcome=decision,
-        detail=f"{change.detail} {said}".strip(),
-        finished_at=now,
-    )
-
     detail = f"Change {previous.label} -> {decision.label}."
     fields = {"pending_product": None, "pending_since": None}
     if confirmed:
@@ -257,7 +249,14 @@ def _settle_awaited_change(
         else:
             fields.update(product_id=change.to_product_id, product_reported_at=reported)
             detail += f" Product is now {change.to_product.opf_id}."
-    update_mirror(entitlement_id=entitlement.pk, now=now, **fields)
+    finish_change(
+        change=change,
+        was=previous,  # locked by _lock_for_notification: it cannot have moved since
+        outcome=decision,
+        detail=f"{change.detail} {said}".strip(),
+        finished_at=now,
+        mirror=fields,  # the entitlement moves with the record, as for the change flow's finish
+    )
     return Effect(DeliveryResult.APPLIED, detail, change=change)
 
 

@@ -52,7 +52,7 @@ class Check:
 
     @property
     def settled(self) -> bool:
-        return self.verdict in (Verdict.SETTLED_APPLIED, Verdict.SETTLED_NOT_APPLIED)
+        return self.verdict in _DONE.values()
 
 
 class _AccountReads:

@@ -42,11 +42,6 @@ class Refreshed:
     differences: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def add(self, other: "Refreshed") -> None:
-        self.counts.update(other.counts)
-        self.differences += other.differences
-        self.problems += other.problems
-
 
 @dataclass(frozen=True)
 class Asker:

@@ -69,7 +69,7 @@ def may_be_settled(change: ChangeAttempt, now: datetime | None = None) -> bool:
         return False
     if change.outcome == Outcome.OUTCOME_UNKNOWN:
         return True
-    return change.outcome == Outcome.AWAITING_CONFIRMATION and is_overdue(change, now)
+    return is_overdue(change, now)
 
 
 def settle_unknown_change(

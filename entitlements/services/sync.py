@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -43,10 +42,8 @@ class Progress:
 
 
 def _checkpoint() -> SyncCheckpoint:
-    try:
-        return SyncCheckpoint.objects.get_or_create(name=WHOLE_MIRROR)[0]
-    except IntegrityError:  # created by a run starting at the same moment
-        return SyncCheckpoint.objects.get(name=WHOLE_MIRROR)
+    # get_or_create reads the row again when a run starting at the same moment created it.
+    return SyncCheckpoint.objects.get_or_create(name=WHOLE_MIRROR)[0]
 
 
 class Lease:

@@ -9,7 +9,7 @@ ATTENTION_ROWS rows: a constant number of queries whatever the tables hold.
 from dataclasses import dataclass
 
 from ... import messages, selectors
-from .base import AdminFlowView, with_reason_labels
+from .base import AdminFlowView
 
 ATTENTION_ROWS = 100  # of each list; the audit log filters show the rest
 
@@ -27,19 +27,14 @@ def newest(queryset) -> Newest:
     return Newest(rows[:ATTENTION_ROWS], len(rows) > ATTENTION_ROWS)
 
 
-def newest_changes(queryset) -> Newest:
-    found = newest(queryset.select_related("from_product", "to_product"))
-    return Newest(with_reason_labels(found.rows), found.has_more)
-
-
 class AttentionView(AdminFlowView):
     def has_permission(self, request) -> bool:
         return self.model_admin.has_attention_permission(request)
 
     def get(self, request):
         sections = {
-            "unknown": newest_changes(selectors.unknown_outcome_changes()),
-            "overdue": newest_changes(selectors.overdue_changes()),
+            "unknown": newest(selectors.unknown_outcome_changes()),
+            "overdue": newest(selectors.overdue_changes()),
             "notifications": newest(selectors.notifications_for_review()),
             "flagged": newest(selectors.entitlements_for_review()),
         }

@@ -32,8 +32,9 @@ class Command(BaseCommand):
             if isinstance(result, int):
                 self.stdout.write(f"{action}: {result} entitlements")
             job.refresh_from_db()
-        self.stdout.write(status_line(job, progress.counts(job)))
-        for label, count in progress.counts(job)["by_outcome"].items():
+        counts = progress.counts(job)
+        self.stdout.write(status_line(job, counts))
+        for label, count in counts["by_outcome"].items():
             self.stdout.write(f"  {label}: {count}")
         if wait:
             follow(job, self.stdout)
